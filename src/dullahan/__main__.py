@@ -1,0 +1,3 @@
+from dullahan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The control socket: one JSON request per line in, one JSON reply per line out."""

@@ -1,0 +1,40 @@
+"""A blocking IPC client for the command line."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from dullahan.config import RuntimePaths
+from dullahan.ipc.protocol import MAX_LINE, RequestError, decode_reply, encode_request
+
+
+class NoServer(Exception):
+    """Nothing answers on this port's socket."""
+
+
+def call(port: int, cmd: str, args: dict[str, Any] | None = None, timeout: float = 30.0) -> Any:
+    """Send one request to the server on ``port`` and return its result (RequestError on failure)."""
+    path = RuntimePaths.for_port(port).socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            raise NoServer(f"no server is running on port {port} "
+                           f"(start one with 'dullahan serve -d --port {port}')") from e
+        sock.sendall(encode_request(cmd, args))
+        buf = bytearray()
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                raise RequestError("the server closed the connection without replying")
+            buf += chunk
+            if len(buf) > MAX_LINE * 4:
+                raise RequestError("the server's reply is too large")
+        return decode_reply(bytes(buf))
+    except TimeoutError as e:
+        raise RequestError(f"the server on port {port} did not answer within {timeout:.0f} s") from e
+    finally:
+        sock.close()

@@ -1,0 +1,115 @@
+"""The IPC socket server: accepts local connections and dispatches requests without blocking the loop.
+
+A connection may send several requests, one per line. A peer that sends nothing within the read timeout,
+sends an over-long line or garbage gets an error reply (when it can still be written) and is dropped; the
+other connections and the event loop never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from dullahan.ipc.protocol import MAX_LINE, RequestError, decode_request, encode_reply
+from dullahan.log import log
+
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+MAX_CONNECTIONS = 32
+
+Dispatch = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class IpcServer:
+    def __init__(self, path: Path, dispatch: Dispatch) -> None:
+        self.path = path
+        self.dispatch = dispatch
+        self._server: asyncio.AbstractServer | None = None
+        self._conns: set[asyncio.Task[None]] = set()
+        self.requests = 0
+        self.errors = 0
+
+    async def start(self) -> None:
+        if self.path.exists() or self.path.is_symlink():
+            self.path.unlink()
+        old = os.umask(0o177)   # the socket is created 0600: no window where others could connect
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE + 1)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        if self._conns:
+            await asyncio.gather(*self._conns, return_exceptions=True)
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if len(self._conns) >= MAX_CONNECTIONS:
+            await self._reply(writer, encode_reply(error="too many control connections"))
+            writer.close()
+            return
+        self._conns.add(task)
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(reader.readuntil(b"\n"), READ_TIMEOUT)
+                except TimeoutError:
+                    log.debug("ipc", "peer silent; dropped")
+                    await self._reply(writer, encode_reply(error=f"no request within {READ_TIMEOUT:.0f} s"))
+                    return
+                except asyncio.IncompleteReadError as e:
+                    if e.partial.strip():
+                        await self._reply(writer, encode_reply(error="request not terminated by a newline"))
+                    return
+                except asyncio.LimitOverrunError:
+                    self.errors += 1
+                    await self._reply(writer, encode_reply(error=f"request larger than {MAX_LINE} bytes"))
+                    return
+                if not await self._reply(writer, await self._handle(line)):
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._conns.discard(task)
+            writer.close()
+
+    async def _handle(self, line: bytes) -> bytes:
+        self.requests += 1
+        try:
+            request = decode_request(line)
+        except RequestError as e:
+            self.errors += 1
+            return encode_reply(error=str(e))
+        log.debug("ipc", "request", cmd=request.cmd)
+        try:
+            result = await self.dispatch(request.cmd, request.args)
+        except RequestError as e:
+            self.errors += 1
+            return encode_reply(error=str(e))
+        except Exception as e:   # a bug in one command must not take the server down
+            self.errors += 1
+            log.error("ipc", "command failed", cmd=request.cmd, error=repr(e))
+            return encode_reply(error=f"internal error in '{request.cmd}': {e!r}")
+        return encode_reply(result)
+
+    @staticmethod
+    async def _reply(writer: asyncio.StreamWriter, data: bytes) -> bool:
+        try:
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+            return True
+        except (ConnectionError, TimeoutError):
+            return False

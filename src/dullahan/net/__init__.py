@@ -1,0 +1,1 @@
+"""The network face: HTTP(S), WebSocket, TLS, authentication and client connections."""

@@ -1,0 +1,176 @@
+"""The fan-out between the session and the connected clients.
+
+The hub listens to the session: a pane's output marks that pane dirty for every client, a layout change
+marks the layout dirty. It turns each pane's published view into one shared ``PaneState`` (rows interned
+to content ids once, not once per client) and, for a client scrolled back in a pane, a per-client state
+of history rows. It also holds the master role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from dullahan.log import log
+from dullahan.session.pane import MODE_ALT_SCREEN, Pane
+from dullahan.session.session import Session
+from dullahan.wire.rows import RowInterner
+from dullahan.wire.sync import PaneState
+
+if TYPE_CHECKING:
+    from dullahan.net.client import ClientConnection
+
+
+class SyncHub:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.interner = RowInterner()
+        self.clients: dict[int, ClientConnection] = {}
+        self.master: ClientConnection | None = None
+        self._states: dict[int, tuple[tuple[Any, ...], PaneState]] = {}
+        self._layout: dict[str, Any] | None = None
+        self._history: dict[tuple[int, int, int], PaneState] = {}
+        session.listeners.append(self)
+
+    # -- session events ----------------------------------------------------------------------------
+    def pane_output(self, pane: Pane) -> None:
+        for client in self.clients.values():
+            client.mark_dirty(pane.id)
+
+    def layout_changed(self) -> None:
+        self._layout = None
+        live = set(self.session.panes)
+        for pid in [p for p in self._states if p not in live]:
+            del self._states[pid]
+        for client in self.clients.values():
+            client.mark_layout()
+
+    # -- clients -----------------------------------------------------------------------------------
+    def add(self, client: ClientConnection) -> None:
+        self.clients[client.id] = client
+        if client.can_master and self.master is None:
+            self._set_master(client)
+
+    def remove(self, client: ClientConnection) -> None:
+        self.clients.pop(client.id, None)
+        if self.master is client:
+            self.master = None
+            log.info("connection", "master left; the role is free", client=client.id)
+            self._announce_roles()
+
+    def request_master(self, client: ClientConnection) -> bool:
+        if not client.can_master:
+            return False
+        if self.master is not client:
+            self._set_master(client)
+        return True
+
+    def _set_master(self, client: ClientConnection) -> None:
+        previous = self.master
+        self.master = client
+        log.info("connection", "master role taken", client=client.id,
+                 previous=previous.id if previous else None)
+        self._announce_roles()
+
+    def role_of(self, client: ClientConnection) -> str:
+        return "master" if self.master is client else "view"
+
+    def _announce_roles(self) -> None:
+        for client in self.clients.values():
+            client.role_changed()
+
+    # -- what clients see --------------------------------------------------------------------------
+    def visible_panes(self) -> list[int]:
+        session = self.session
+        window = session.windows.get(session.active_window) if session.active_window is not None else None
+        if window is None:
+            return []
+        return [p for p in window.visible() if p in session.panes]
+
+    def layout(self) -> dict[str, Any]:
+        if self._layout is None:
+            session = self.session
+            templates = session.current_templates()
+            self._layout = {**session.layout_json(), "templates": templates.to_json(),
+                            "templates_error": templates.error}
+        return self._layout
+
+    def live_state(self, pane: Pane) -> PaneState:
+        view = pane.view()
+        meta = pane.meta
+        exit_json = pane.exit.to_json() if pane.exit else None
+        key = (view.seq, view.rows, meta.title, meta.bells, meta.event_seq, meta.progress, pane.exit)
+        cached = self._states.get(pane.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        ids = self._ids_for(view.lines, cached[1] if cached else None)
+        c = view.cursor
+        cursor = (c.x, c.y, c.shape, c.visible, c.blinking) if c is not None else None
+        state = PaneState(pane.id, view.cols, view.rows, ids, view.lines, cursor, view.modes, view.scrollback, 0,
+                          view.palette, view.fg, view.bg, meta.title, exit_json, meta.bells,
+                          tuple(meta.notifications), meta.clipboard, meta.progress)
+        self._states[pane.id] = (key, state)
+        return state
+
+    def _ids_for(self, lines: tuple[Any, ...], previous: PaneState | None) -> tuple[int, ...]:
+        """Row ids for a view, reusing the previous view's ids for row objects it shares."""
+        if previous is not None and len(previous.lines) == len(lines):
+            prev_lines, prev_ids = previous.lines, previous.ids
+            intern = self.interner.intern
+            return tuple(prev_ids[y] if lines[y] is prev_lines[y] else intern(lines[y]) for y in range(len(lines)))
+        return tuple(self.interner.intern(row) for row in lines)
+
+    def state_for(self, client: ClientConnection, pane: Pane) -> PaneState:
+        """The live state, or this client's scrolled-back view of the pane's history.
+
+        While the client looks at history, new output pushes rows into the scrollback; the offset grows by
+        as much so the rows in view stay put (until the scrollback is full and starts dropping its oldest).
+        """
+        live = self.live_state(pane)
+        scroll = client.offsets.get(pane.id)
+        if scroll is None:
+            return live
+        offset, anchored = scroll
+        if live.modes & MODE_ALT_SCREEN or live.scrollback == 0:
+            client.offsets.pop(pane.id, None)
+            return live
+        offset = min(live.scrollback, offset + max(0, live.scrollback - anchored))
+        if offset <= 0:
+            client.offsets.pop(pane.id, None)
+            return live
+        client.offsets[pane.id] = (offset, live.scrollback)
+        key = (pane.id, pane.view().seq, live.scrollback, offset, live.cols, live.rows)
+        state = self._history.get(key)
+        if state is None:
+            _top, rows = pane.history(live.scrollback - offset, live.rows)
+            ids = tuple(self.interner.intern(r) for r in rows)
+            state = PaneState(pane.id, live.cols, len(rows), ids, tuple(rows), None, live.modes, live.scrollback,
+                              offset, live.palette, live.fg, live.bg, live.title, live.exit, live.bells,
+                              live.notifications, live.clipboard, live.progress)
+            if len(self._history) > 256:
+                self._history.clear()
+            self._history[key] = state
+        elif (state.title, state.bells, state.exit, state.notifications, state.clipboard, state.progress) != (
+                live.title, live.bells, live.exit, live.notifications, live.clipboard, live.progress):
+            state = replace(state, title=live.title, bells=live.bells, exit=live.exit,
+                            notifications=live.notifications, clipboard=live.clipboard, progress=live.progress)
+        return state
+
+    def scroll(self, client: ClientConnection, pane: Pane, delta: int, to: str | None) -> None:
+        """Move this client's view of a pane's scrollback (negative delta: older rows)."""
+        live = self.live_state(pane)
+        offset, _anchored = client.offsets.get(pane.id, (0, live.scrollback))
+        if to == "bottom":
+            offset = 0
+        elif to == "top":
+            offset = live.scrollback
+        else:
+            offset -= delta
+        offset = max(0, min(offset, live.scrollback))
+        if live.modes & MODE_ALT_SCREEN:
+            offset = 0
+        if offset:
+            client.offsets[pane.id] = (offset, live.scrollback)
+        else:
+            client.offsets.pop(pane.id, None)
+        client.mark_dirty(pane.id)

@@ -1,0 +1,1 @@
+"""Shells and their arrangement: PTYs, panes, windows, layouts, and the session that owns them."""

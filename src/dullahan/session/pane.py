@@ -1,0 +1,511 @@
+"""A pane: one child process on a PTY, feeding one Ghostty terminal.
+
+Data path: the event loop reads the PTY master in large chunks; small reads on an idle pane are parsed
+at once (an echo costs no thread hop), anything else is queued for the terminal thread (``feeder``), so a
+flood never stalls the loop. After each feed the pane's effects (replies to queries, bell, title,
+clipboard, notifications, progress) are applied on the loop and the host is told the pane changed.
+
+The screen is published as an immutable ``PaneView`` (rows, cursor, modes) that the sync layer reads
+without touching the terminal; it is refreshed on demand, by the terminal thread while it is busy with
+this pane, by the loop otherwise.
+
+Locking: every call into the terminal holds ``_term_lock``. The loop takes it only for short operations
+(input encoding, resize, capture); the terminal thread steps aside between chunks when the loop waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dullahan.log import log
+from dullahan.session.feeder import Feeder
+from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
+from dullahan.term.encode import InputEncoder, KeyEvent, MouseEvent, WheelEvent
+from dullahan.term.ghostty import scroll_viewport
+from dullahan.term.screen import Cursor, Row, ScreenReader, StyleTable
+from dullahan.term.vt import TermEffects, VTerm
+
+READ_SIZE = 64 * 1024
+READS_PER_WAKEUP = 4
+INLINE_FEED_MAX = 4096
+PAUSE_READING_AT = 4 << 20
+RESUME_READING_AT = 512 << 10
+MAX_INPUT_QUEUE = 64 << 20
+MAX_NOTIFICATIONS = 8
+RENDER_HOLD_TIMEOUT = 0.1
+
+# Modes a client needs to know about, as bits of PaneView.modes.
+MODE_MOUSE, MODE_ALT_SCREEN, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_APP_CURSOR = 1, 2, 4, 8, 16
+
+
+class InputFull(Exception):
+    """The pane's input queue is over its cap: the program is not reading its input."""
+
+
+class PaneDead(Exception):
+    """The pane's process has exited; input cannot be delivered."""
+
+
+class PaneHost(Protocol):
+    def pane_output(self, pane: Pane) -> None: ...
+    def pane_exited(self, pane: Pane) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaneView:
+    """What a pane's screen shows at one moment. Rows are shared with earlier views when unchanged."""
+
+    seq: int
+    cols: int
+    rows: int
+    lines: tuple[Row, ...]
+    cursor: Cursor | None
+    modes: int
+    scrollback: int
+    palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
+    fg: int
+    bg: int
+
+
+@dataclass
+class PaneMeta:
+    """Pane state that does not live in the terminal grid (loop thread only)."""
+
+    title: str = ""
+    pwd: str = ""
+    bells: int = 0
+    notifications: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS))
+    clipboard: tuple[int, str, str] | None = None          # (seq, location, text)
+    progress: tuple[int, int] | None = None               # (state, percent)
+    event_seq: int = 0
+    render_hold_since: float | None = None
+
+
+class Pane:
+    def __init__(self, pane_id: int, *, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+                 scrollback_lines: int, styles: StyleTable, feeder: Feeder, host: PaneHost,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.id = pane_id
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.created = time.time()
+        cols, rows = clamp_size(cols, rows)
+        self.vt = VTerm(cols, rows, scrollback_lines)
+        self.reader = ScreenReader(self.vt, styles)
+        self.encoder = InputEncoder(self.vt)
+        self.meta = PaneMeta()
+        self.proc: PtyProcess | None = None
+        self.exit: ExitStatus | None = None
+        self.closed = False
+        self.bytes_out = 0     # from the program
+        self.bytes_in = 0      # to the program
+        self._host = host
+        self._loop = loop
+        self._feeder = feeder
+        self._term_lock = threading.Lock()
+        self._loop_waiting = 0
+        self._pending = bytearray()
+        self._pending_lock = threading.Lock()
+        self._scheduled = False          # queued on the terminal thread; implies pending output
+        self._fed_seq = 0                # bumped by every feed, under _term_lock
+        self._view_wanted = False
+        self._needs_full_read = False
+        self._effects: deque[TermEffects] = deque()
+        self._after_feed_queued = False
+        self._reading = False
+        self._outq = bytearray()
+        self._writing = False
+        self._eof = False
+        self._view = self._extract()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        cols, rows = self.vt.size
+        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows)
+        self.exit = None
+        self._eof = False
+        self._loop.add_reader(self.proc.pidfd, self.reap)
+        self._start_reading()
+        log.debug("pane", "started", pane=self.id, pid=self.proc.pid, argv=" ".join(self.argv))
+
+    def respawn(self) -> None:
+        if self.proc is not None and self.exit is None:
+            raise RuntimeError(f"pane {self.id} is still running")
+        self._release_process()
+        with self._terminal() as vt:
+            # Leave whatever the last program left behind (alternate screen, modes), keep the history.
+            vt.feed(b"\x1b[?1049l\x1b[!p\r\n")
+            self._fed_seq += 1
+        self.start()
+        self._host.pane_output(self)
+
+    def close(self) -> None:
+        """Stop reading and writing, hang up the child (SIGHUP), keep it for reaping."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.proc is not None and self.exit is None:
+            self.proc.signal_group(1)   # SIGHUP
+        self._stop_io()
+
+    def release(self) -> None:
+        """Free the terminal once the pane is gone for good."""
+        self._release_process()
+        with self._terminal():
+            self.encoder.close()
+            self.reader.close()
+            self.vt.close()
+
+    def _release_process(self) -> None:
+        self._stop_io()
+        if self.proc is not None:
+            self.proc.close()
+            self._unwatch_exit()
+
+    def _unwatch_exit(self) -> None:
+        if self.proc is not None and self.proc.pidfd >= 0:
+            self._loop.remove_reader(self.proc.pidfd)
+            self.proc.close_pidfd()
+
+    def _stop_io(self) -> None:
+        if self.proc is not None and self.proc.fd >= 0:
+            if self._reading:
+                self._loop.remove_reader(self.proc.fd)
+                self._reading = False
+            if self._writing:
+                self._loop.remove_writer(self.proc.fd)
+                self._writing = False
+        self._outq.clear()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.exit is None
+
+    def reap(self) -> ExitStatus | None:
+        """Collect the child's exit status if it ended; tells the host once."""
+        if self.proc is None or self.exit is not None:
+            return self.exit
+        status = self.proc.reap()
+        if status is not None:
+            self.exit = status
+            self._unwatch_exit()
+            log.info("pane", "process ended", pane=self.id, status=status.describe())
+            self._host.pane_exited(self)
+        return status
+
+    # -- output: PTY -> terminal -------------------------------------------------------------------
+    def _start_reading(self) -> None:
+        if self.proc is not None and self.proc.fd >= 0 and not self._reading and not self._eof:
+            self._loop.add_reader(self.proc.fd, self._on_readable)
+            self._reading = True
+
+    def _pause_reading(self) -> None:
+        if self._reading and self.proc is not None:
+            self._loop.remove_reader(self.proc.fd)
+            self._reading = False
+
+    def _on_readable(self) -> None:
+        assert self.proc is not None
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(self.proc.fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    log.warning("pty", "read failed", pane=self.id, error=e.strerror)
+                data = b""
+            if not data:
+                self._on_eof()
+                return
+            self.bytes_out += len(data)
+            log.debug("pty", "read", pane=self.id, bytes=len(data))
+            self._ingest(data)
+            if not self._reading or len(data) < READ_SIZE:
+                return
+
+    def _on_eof(self) -> None:
+        self._eof = True
+        self._pause_reading()
+        self.reap()
+
+    def _ingest(self, data: bytes) -> None:
+        with self._pending_lock:
+            idle = not self._scheduled
+            if not (idle and len(data) <= INLINE_FEED_MAX):
+                self._pending += data
+                if len(self._pending) > PAUSE_READING_AT:
+                    self._pause_reading()
+                if idle:
+                    self._scheduled = True
+                    self._feeder.submit(self)
+                return
+        if not self._term_lock.acquire(blocking=False):
+            with self._pending_lock:
+                self._pending += data
+                self._scheduled = True
+            self._feeder.submit(self)
+            return
+        try:
+            self._feed_locked(data)
+        finally:
+            self._term_lock.release()
+        self._after_feed()
+
+    def feed_step(self, limit: int) -> bool:
+        """Terminal thread: parse one chunk of pending output."""
+        with self._pending_lock:
+            if not self._pending:
+                self._scheduled = False
+                return False
+            data = bytes(self._pending[:limit])
+            del self._pending[:limit]
+            resume = not self._reading and len(self._pending) < RESUME_READING_AT
+        with self._term_lock:
+            self._feed_locked(data)
+            if self._view_wanted:
+                self._view_wanted = False
+                self._view = self._extract()
+        if not self._after_feed_queued:
+            self._after_feed_queued = True
+            self._loop.call_soon_threadsafe(self._after_feed)
+        if resume:
+            self._loop.call_soon_threadsafe(self._maybe_resume_reading)
+        while self._loop_waiting:   # let the event loop take the terminal between chunks
+            time.sleep(0.0001)
+        return True
+
+    def _maybe_resume_reading(self) -> None:
+        with self._pending_lock:
+            low = len(self._pending) < RESUME_READING_AT
+        if low and not self.closed:
+            self._start_reading()
+
+    def _feed_locked(self, data: bytes) -> None:
+        self.vt.feed(data)
+        self._fed_seq += 1
+        effects = self.vt.take_effects()
+        if effects:
+            if effects.title_changed:
+                self.meta.title = self.vt.title
+            if effects.pwd_changed:
+                self.meta.pwd = self.vt.pwd
+            self._effects.append(effects)
+
+    def _after_feed(self) -> None:
+        """Loop thread, after one or more feeds: apply effects, tell the host."""
+        self._after_feed_queued = False
+        while self._effects:
+            self._apply(self._effects.popleft())
+        if not self.closed:
+            self._host.pane_output(self)
+
+    def _apply(self, fx: TermEffects) -> None:
+        for reply in fx.replies:
+            self._queue_input(reply)
+        meta = self.meta
+        if fx.bells:
+            meta.bells += fx.bells
+        for title, body in fx.notifications:
+            meta.event_seq += 1
+            meta.notifications.append((meta.event_seq, title, body))
+        for location, text in fx.clipboard:
+            meta.event_seq += 1
+            meta.clipboard = (meta.event_seq, location, text)
+            log.debug("clipboard", "program wrote clipboard", pane=self.id, chars=len(text))
+        if fx.progress is not None:
+            state, pct = fx.progress
+            meta.progress = None if state == 0 else (state, max(0, min(100, pct)))
+        if fx.render_hold is not None:
+            meta.render_hold_since = time.monotonic() if fx.render_hold else None
+
+    def render_held(self) -> bool:
+        """Whether the program asked to hold rendering (DEC 2026) within the last 100 ms."""
+        since = self.meta.render_hold_since
+        return since is not None and time.monotonic() - since < RENDER_HOLD_TIMEOUT
+
+    # -- the published screen ----------------------------------------------------------------------
+    def view(self) -> PaneView:
+        """The freshest view available without waiting for the terminal thread."""
+        view = self._view
+        if view.seq == self._fed_seq:
+            return view
+        with self._pending_lock:
+            busy = self._scheduled
+        if busy:
+            self._view_wanted = True   # the terminal thread refreshes after its current chunk
+            return view
+        with self._terminal():
+            self._view = self._extract()
+        return self._view
+
+    def _extract(self) -> PaneView:
+        """Read the terminal into a new view (caller holds the terminal lock, or is constructing)."""
+        prev = getattr(self, "_view", None)
+        reader, vt = self.reader, self.vt
+        level = reader.update()
+        if getattr(self, "_needs_full_read", False):
+            self._needs_full_read = False
+            level = 2
+        cols, rows = vt.size
+        if prev is None or level == 2 or prev.rows != rows or prev.cols != cols:
+            fresh = reader.read(dirty_only=False)
+            lines = tuple(row for _y, row in fresh)
+        elif level == 1:
+            updated = list(prev.lines)
+            for y, row in reader.read(dirty_only=True):
+                if y < rows:
+                    updated[y] = row
+            lines = tuple(updated)
+        else:
+            lines = prev.lines
+        reader.clean()
+        modes = ((MODE_MOUSE if vt.mouse_tracking() else 0) | (MODE_ALT_SCREEN if vt.alt_screen() else 0)
+                 | (MODE_BRACKETED_PASTE if vt.mode(2004) else 0) | (MODE_FOCUS if vt.mode(1004) else 0)
+                 | (MODE_APP_CURSOR if vt.mode(1) else 0))
+        palette = vt.palette()
+        overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
+        fg, bg = vt.default_colors()
+        return PaneView(self._fed_seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(),
+                        overrides, fg, bg)
+
+    # -- terminal access from the loop -------------------------------------------------------------
+    @contextmanager
+    def _terminal(self) -> Iterator[VTerm]:
+        self._loop_waiting += 1
+        try:
+            self._term_lock.acquire()
+        finally:
+            self._loop_waiting -= 1
+        try:
+            yield self.vt
+        finally:
+            self._term_lock.release()
+
+    def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
+        with self._terminal() as vt:
+            return vt.capture(scrollback=scrollback, ansi=ansi)
+
+    def history(self, top: int, count: int) -> tuple[int, list[Row]]:
+        """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
+
+        Moves the viewport there and back under the lock; the next view is then read in full, since
+        moving the viewport marks every row dirty.
+        """
+        with self._terminal() as vt:
+            total = vt.total_rows()
+            _cols, rows = vt.size
+            top = max(0, min(top, total - rows))
+            scroll_viewport(vt.term, "row", top)
+            self.reader.update()
+            got = [row for _y, row in self.reader.read(dirty_only=False)][:count]
+            scroll_viewport(vt.term, "bottom")
+            self._needs_full_read = True
+            return top, got
+
+    def resize(self, cols: int, rows: int) -> bool:
+        """Resize the PTY (TIOCSWINSZ) and reflow the terminal; False when the size did not change."""
+        cols, rows = clamp_size(cols, rows)
+        with self._terminal() as vt:
+            if vt.size == (cols, rows):
+                return False
+            vt.resize(cols, rows)
+            self._fed_seq += 1
+        if self.proc is not None and self.proc.fd >= 0:
+            try:
+                self.proc.resize(cols, rows)
+            except OSError as e:
+                log.warning("pty", "resize failed", pane=self.id, error=e.strerror)
+        log.debug("pane", "resized", pane=self.id, cols=cols, rows=rows)
+        self._host.pane_output(self)
+        return True
+
+    @property
+    def size(self) -> tuple[int, int]:
+        with self._terminal() as vt:
+            return vt.size
+
+    # -- input: browser/CLI -> program ---------------------------------------------------------------
+    def _encode(self, fn: Callable[[InputEncoder], bytes]) -> bytes:
+        with self._terminal():
+            return fn(self.encoder)
+
+    def send_key(self, ev: KeyEvent) -> int:
+        return self.write(self._encode(lambda enc: enc.key(ev)))
+
+    def send_text(self, text: str) -> int:
+        return self.write(self._encode(lambda enc: enc.text(text)))
+
+    def send_paste(self, text: str) -> int:
+        return self.write(self._encode(lambda enc: enc.paste(text)))
+
+    def send_focus(self, gained: bool) -> int:
+        return self.write(self._encode(lambda enc: enc.focus(gained)))
+
+    def send_mouse(self, ev: MouseEvent) -> int:
+        return self.write(self._encode(lambda enc: enc.mouse(ev)))
+
+    def send_wheel(self, ev: WheelEvent) -> int:
+        return self.write(self._encode(lambda enc: enc.wheel(ev)))
+
+    def write(self, data: bytes) -> int:
+        """Queue bytes for the program without blocking; returns how many were queued."""
+        if not data:
+            return 0
+        if not self.alive or self.closed:
+            raise PaneDead(f"pane {self.id} is not running")
+        if len(self._outq) + len(data) > MAX_INPUT_QUEUE:
+            raise InputFull(f"pane {self.id}: {len(self._outq)} bytes of input are still waiting for the program")
+        self._queue_input(data)
+        log.debug("input", "queued", pane=self.id, bytes=len(data))
+        return len(data)
+
+    def _queue_input(self, data: bytes) -> None:
+        if self.proc is None or self.proc.fd < 0:
+            return
+        self._outq += data
+        self.bytes_in += len(data)
+        self._flush_input()
+
+    def _flush_input(self) -> None:
+        assert self.proc is not None
+        while self._outq:
+            try:
+                n = os.write(self.proc.fd, self._outq[:READ_SIZE])
+            except BlockingIOError:
+                break
+            except OSError as e:
+                log.warning("pty", "write failed", pane=self.id, error=e.strerror)
+                self._outq.clear()
+                break
+            del self._outq[:n]
+        if self._outq and not self._writing:
+            self._loop.add_writer(self.proc.fd, self._flush_input)
+            self._writing = True
+        elif not self._outq and self._writing:
+            self._loop.remove_writer(self.proc.fd)
+            self._writing = False
+
+    def input_pending(self) -> int:
+        return len(self._outq)
+
+
+def _default_palette() -> tuple[int, ...]:
+    vt = VTerm(2, 2, 100)
+    try:
+        return tuple(vt.palette())
+    finally:
+        vt.close()
+
+
+DEFAULT_PALETTE = _default_palette()

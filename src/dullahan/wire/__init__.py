@@ -1,0 +1,1 @@
+"""The browser protocol, free of I/O: message validation, row encoding, per-client frame building."""

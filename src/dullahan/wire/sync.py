@@ -1,0 +1,239 @@
+"""Frames for one client, computed against what *that client* holds (SPEC §5).
+
+The server keeps, per client, a mirror of the client's row cache (ids with a fixed capacity and explicit
+evictions), the style ids it knows, and the last state it sent of each pane. A frame carries, for the panes
+that changed, only the fields that differ from what was sent, the ids of the visible rows, and payloads
+for the ids the client lacks. Scrolling therefore costs the new rows only, and returning from the
+alternate screen costs nothing: its rows are still in the cache under the same content ids.
+
+Flow control: frames are numbered; the client acknowledges them; ``in_flight`` tells the sender whether
+it may send another. A client that falls behind keeps only "dirty" marks (outside this class), so when it
+catches up the next frame carries the latest state, never a backlog.
+
+This module does no I/O; ``PaneState`` is the shared, immutable description of one pane at one moment.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from dullahan.term.screen import Row, StyleTable
+from dullahan.wire.protocol import ProtocolError
+from dullahan.wire.rows import encode_row, pack_ids
+
+DEFAULT_CACHE_ROWS = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class PaneState:
+    """Everything a client is told about one pane, as of one moment."""
+
+    id: int
+    cols: int
+    rows: int
+    ids: tuple[int, ...]
+    lines: tuple[Row, ...]
+    cursor: tuple[int, int, str, bool, bool] | None    # x, y, shape, visible, blinking
+    modes: int
+    scrollback: int
+    offset: int                                        # this client's scroll position (0 = live)
+    palette: tuple[tuple[int, int], ...]
+    fg: int
+    bg: int
+    title: str
+    exit: dict[str, Any] | None
+    bells: int
+    notifications: tuple[tuple[int, str, str], ...]
+    clipboard: tuple[int, str, str] | None
+    progress: tuple[int, int] | None
+
+
+@dataclass(slots=True)
+class _Sent:
+    """The last value of every field sent for one pane (None: never sent)."""
+
+    size: tuple[int, int] | None = None
+    ids: tuple[int, ...] | None = None
+    cursor: Any = ()
+    modes: int | None = None
+    scrollback: int | None = None
+    offset: int | None = None
+    palette: Any = None
+    colors: tuple[int, int] | None = None
+    title: str | None = None
+    exit: Any = ()
+    bells: int | None = None
+    notify_seq: int = -1
+    clip_seq: int = -1
+    progress: Any = ()
+
+
+@dataclass(slots=True)
+class ClientSync:
+    cache_rows: int = DEFAULT_CACHE_ROWS
+    frame_no: int = 0
+    acked: int = 0
+    styles_known: set[int] = field(default_factory=lambda: {0})
+    mirror: OrderedDict[int, None] = field(default_factory=OrderedDict)
+    sent: dict[int, _Sent] = field(default_factory=dict)
+    layout: Any = None
+    rows_sent: int = 0
+    frames_sent: int = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.frame_no - self.acked
+
+    def ack(self, n: int) -> None:
+        if n > self.frame_no:
+            raise ProtocolError("bad_ack", f"ack for frame {n}, but only {self.frame_no} were sent")
+        if n > self.acked:
+            self.acked = n
+
+    def forget(self, pane_id: int) -> None:
+        """The client no longer shows this pane; the next frame about it starts from scratch."""
+        self.sent.pop(pane_id, None)
+
+    def baseline(self, state: PaneState) -> None:
+        """Treat the pane's current notifications and clipboard as already delivered (a new client should
+        not replay history)."""
+        s = self.sent.setdefault(state.id, _Sent())
+        if state.notifications:
+            s.notify_seq = max(s.notify_seq, state.notifications[-1][0])
+        if state.clipboard is not None:
+            s.clip_seq = max(s.clip_seq, state.clipboard[0])
+
+    def build(self, panes: list[PaneState], styles: StyleTable, layout: Any = None,
+              force: frozenset[int] = frozenset()) -> dict[str, Any] | None:
+        """The next frame, or None when nothing differs from what the client holds.
+
+        ``layout`` is sent when it differs from the last one sent. Panes in ``force`` get every field and
+        every row payload again (a resync).
+        """
+        out_panes: list[dict[str, Any]] = []
+        new_rows: list[Any] = []
+        new_styles: list[list[int]] = []
+        in_frame: set[int] = set()
+        for state in panes:
+            if state.id in force:
+                self.sent.pop(state.id, None)
+            entry = self._pane_fields(state, state.id in force, new_rows, new_styles, styles, in_frame)
+            if entry is not None:
+                out_panes.append(entry)
+        frame: dict[str, Any] = {"t": "f"}
+        if layout is not None and layout != self.layout:
+            self.layout = layout
+            frame["layout"] = layout
+        if not out_panes and len(frame) == 1:
+            return None
+        if new_styles:
+            frame["styles"] = new_styles
+        if new_rows:
+            frame["rows"] = new_rows
+        dropped = self._evict(in_frame)
+        if dropped:
+            frame["drop"] = pack_ids(dropped)
+        if out_panes:
+            frame["panes"] = out_panes
+        self.frame_no += 1
+        self.frames_sent += 1
+        frame["n"] = self.frame_no
+        return frame
+
+    def _pane_fields(self, st: PaneState, force: bool, new_rows: list[Any], new_styles: list[list[int]],
+                     styles: StyleTable, in_frame: set[int]) -> dict[str, Any] | None:
+        s = self.sent.get(st.id)
+        if s is None:
+            s = self.sent[st.id] = _Sent()
+        out: dict[str, Any] = {}
+        size = (st.cols, st.rows)
+        if s.size != size:
+            out["size"] = list(size)
+            s.size = size
+        if s.ids != st.ids:
+            mirror = self.mirror
+            for rid, row in zip(st.ids, st.lines, strict=True):
+                in_frame.add(rid)
+                if rid in mirror and not force:
+                    mirror.move_to_end(rid)
+                    continue
+                if rid in mirror:
+                    mirror.move_to_end(rid)
+                else:
+                    mirror[rid] = None
+                self._styles_of(row, styles, new_styles)
+                new_rows += (rid, encode_row(row))
+                self.rows_sent += 1
+            out["lines"] = pack_ids(st.ids)
+            s.ids = st.ids
+        else:
+            in_frame.update(st.ids)
+        if s.cursor != st.cursor:
+            out["cursor"] = list(st.cursor) if st.cursor is not None else None
+            s.cursor = st.cursor
+        if s.modes != st.modes:
+            out["modes"] = s.modes = st.modes
+        if s.scrollback != st.scrollback:
+            out["sb"] = s.scrollback = st.scrollback
+        if s.offset != st.offset:
+            out["offset"] = s.offset = st.offset
+        if s.palette != st.palette:
+            out["pal"] = [list(p) for p in st.palette]
+            s.palette = st.palette
+        if s.colors != (st.fg, st.bg):
+            s.colors = (st.fg, st.bg)
+            out["fg"], out["bg"] = st.fg, st.bg
+        if s.title != st.title:
+            out["title"] = s.title = st.title
+        if s.exit != st.exit:
+            out["exit"] = s.exit = st.exit
+        if s.bells != st.bells:
+            out["bell"] = s.bells = st.bells
+        fresh = [list(n) for n in st.notifications if n[0] > s.notify_seq]
+        if fresh:
+            out["notify"] = fresh
+            s.notify_seq = st.notifications[-1][0]
+        if st.clipboard is not None and st.clipboard[0] > s.clip_seq:
+            out["clip"] = list(st.clipboard)
+            s.clip_seq = st.clipboard[0]
+        if s.progress != st.progress:
+            out["progress"] = list(st.progress) if st.progress is not None else None
+            s.progress = st.progress
+        if not out:
+            return None
+        out["id"] = st.id
+        return out
+
+    def _styles_of(self, row: Row, styles: StyleTable, new_styles: list[list[int]]) -> None:
+        runs = row[1]
+        known = self.styles_known
+        for i in range(2, len(runs), 3):
+            sid = runs[i]
+            if sid not in known:
+                known.add(sid)
+                new_styles.append([sid, *styles.styles[sid]])
+
+    def _evict(self, in_frame: set[int]) -> list[int]:
+        """Trim the mirror to capacity, never dropping a row that any shown pane still uses."""
+        mirror = self.mirror
+        excess = len(mirror) - self.cache_rows
+        if excess <= 0:
+            return []
+        pinned = set(in_frame)
+        for s in self.sent.values():
+            if s.ids is not None:
+                pinned.update(s.ids)
+        dropped: list[int] = []
+        skipped = 0
+        while excess > 0 and skipped <= len(pinned):
+            rid = next(iter(mirror))
+            if rid in pinned:
+                mirror.move_to_end(rid)   # in use, hence recent
+                skipped += 1
+                continue
+            del mirror[rid]
+            dropped.append(rid)
+            excess -= 1
+        return dropped
