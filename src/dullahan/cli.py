@@ -222,7 +222,8 @@ def _serve_detached(args: argparse.Namespace, port: int) -> int:
         child_argv.append("--insecure")
     fd = os.open(paths.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        proc = subprocess.Popen(child_argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
+        # stdout (the banner with the tokens) must not reach the log; stderr (a crash) should.
+        proc = subprocess.Popen(child_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd,
                                 start_new_session=True, close_fds=True)
     finally:
         os.close(fd)

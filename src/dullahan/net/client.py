@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket as _socket
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,9 @@ from dullahan import __version__
 from dullahan.log import log
 from dullahan.net import disconnect as dc
 from dullahan.net.disconnect import Disconnect
-from dullahan.session.pane import MODE_MOUSE, InputFull, Pane, PaneDead
+from dullahan.session.pane import InputFull, Pane, PaneDead
 from dullahan.session.session import SessionError
+from dullahan.term.view import MODE_MOUSE
 from dullahan.wire import protocol as p
 from dullahan.wire.protocol import ProtocolError, dumps
 from dullahan.wire.sync import ClientSync
@@ -56,6 +58,11 @@ class ClientConnection:
         cipher = ssl_object.cipher() if ssl_object else None
         self.cipher = cipher[0] if cipher else None
         self.user_agent = request.headers.get("User-Agent", "")[:200]
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        try:
+            self.nodelay = bool(sock.getsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY)) if sock else False
+        except OSError:
+            self.nodelay = False
         self.started = time.monotonic()
         self.sync = ClientSync()
         self.dirty: set[int] = set()
@@ -80,6 +87,7 @@ class ClientConnection:
         self._last_heard = time.monotonic()
         self.hello_done = False
         self._final_role = "none"
+        self._loss = dc.LossRecorder.install(request.transport)
 
     # -- life --------------------------------------------------------------------------------------
     async def serve(self) -> Disconnect:
@@ -177,7 +185,7 @@ class ClientConnection:
                              code=1008, message="hello timeout")
             return False
         if msg.type != WSMsgType.TEXT:
-            why = dc.from_message(msg.type, msg.data, msg.extra)
+            why = self._classify(msg)
             self.end(why or Disconnect(dc.PROTOCOL_VIOLATION, f"{msg.type.name} before hello"))
             if why is None:
                 await self.close(self._ended or why, code=1002, message="expected hello")  # type: ignore[arg-type]
@@ -228,10 +236,16 @@ class ClientConnection:
                 self.bytes_in += len(msg.data)
                 self._bad("binary_not_supported", "binary messages are not part of the protocol", "binary")
             else:
-                why = dc.from_message(msg.type, msg.data, msg.extra)
+                why = self._classify(msg)
                 if why is not None:
                     self.end(why)
                     return
+
+    def _classify(self, msg: Any) -> Disconnect | None:
+        """The reason a message ends the connection, preferring what the transport itself reported."""
+        if msg.type == WSMsgType.CLOSED and self._loss is not None and self._loss.exc is not None:
+            return dc.from_exception(self._loss.exc)
+        return dc.from_message(msg.type, msg.data, msg.extra)
 
     def _count_in(self, data: str) -> None:
         self.msgs_in += 1
@@ -527,7 +541,7 @@ class ClientConnection:
     def info(self) -> dict[str, Any]:
         return {
             "id": self.id, "role": self.role, "can_master": self.can_master, "address": self.address,
-            "tls": self.tls, "tls_version": self.tls_version, "cipher": self.cipher,
+            "tls": self.tls, "tls_version": self.tls_version, "cipher": self.cipher, "nodelay": self.nodelay,
             "rtt_ms": round(self.rtt * 1000, 3) if self.rtt is not None else None,
             "frames_per_s": round(self.frames_per_second(), 2), "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out, "msgs_in": self.msgs_in, "msgs_out": self.msgs_out,

@@ -7,9 +7,11 @@ details that explain it (the close code, the OpenSSL reason string, the errno).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSMsgType
 from aiohttp.http_websocket import WebSocketError
@@ -79,3 +81,43 @@ def from_message(msg_type: WSMsgType, data: object, extra: object) -> Disconnect
     if msg_type == WSMsgType.ERROR:
         return from_exception(data if isinstance(data, BaseException) else None)
     return None
+
+
+class LossRecorder(asyncio.Protocol):
+    """Sits between a transport and aiohttp's protocol to keep the exception the connection ended with.
+
+    aiohttp reports every loss of a WebSocket connection to the reader as a plain end of stream, which would
+    turn a reset or a TLS failure into "EOF": the very blind spot this module exists to close.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.lost = False
+        self.exc: BaseException | None = None
+
+    @classmethod
+    def install(cls, transport: asyncio.BaseTransport | None) -> LossRecorder | None:
+        if transport is None:
+            return None
+        recorder = cls(transport.get_protocol())
+        transport.set_protocol(recorder)
+        return recorder
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()  # type: ignore[no-any-return]
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost, self.exc = True, exc
+        self.inner.connection_lost(exc)

@@ -12,10 +12,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dullahan.log import log
-from dullahan.session.pane import MODE_ALT_SCREEN, Pane
+from dullahan.session.pane import Pane
 from dullahan.session.session import Session
+from dullahan.term.view import MODE_ALT_SCREEN
 from dullahan.wire.rows import RowInterner
-from dullahan.wire.sync import PaneState
+from dullahan.wire.sync import PaneState, pane_state
 
 if TYPE_CHECKING:
     from dullahan.net.client import ClientConnection
@@ -103,22 +104,11 @@ class SyncHub:
         cached = self._states.get(pane.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        ids = self._ids_for(view.lines, cached[1] if cached else None)
-        c = view.cursor
-        cursor = (c.x, c.y, c.shape, c.visible, c.blinking) if c is not None else None
-        state = PaneState(pane.id, view.cols, view.rows, ids, view.lines, cursor, view.modes, view.scrollback, 0,
-                          view.palette, view.fg, view.bg, meta.title, exit_json, meta.bells,
-                          tuple(meta.notifications), meta.clipboard, meta.progress)
+        state = pane_state(pane.id, view, self.interner, cached[1] if cached else None, title=meta.title,
+                           exit=exit_json, bells=meta.bells, notifications=tuple(meta.notifications),
+                           clipboard=meta.clipboard, progress=meta.progress)
         self._states[pane.id] = (key, state)
         return state
-
-    def _ids_for(self, lines: tuple[Any, ...], previous: PaneState | None) -> tuple[int, ...]:
-        """Row ids for a view, reusing the previous view's ids for row objects it shares."""
-        if previous is not None and len(previous.lines) == len(lines):
-            prev_lines, prev_ids = previous.lines, previous.ids
-            intern = self.interner.intern
-            return tuple(prev_ids[y] if lines[y] is prev_lines[y] else intern(lines[y]) for y in range(len(lines)))
-        return tuple(self.interner.intern(row) for row in lines)
 
     def state_for(self, client: ClientConnection, pane: Pane) -> PaneState:
         """The live state, or this client's scrolled-back view of the pane's history.

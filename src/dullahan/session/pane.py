@@ -31,7 +31,8 @@ from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
 from dullahan.term.encode import InputEncoder, KeyEvent, MouseEvent, WheelEvent
 from dullahan.term.ghostty import scroll_viewport
-from dullahan.term.screen import Cursor, Row, ScreenReader, StyleTable
+from dullahan.term.screen import Row, ScreenReader, StyleTable
+from dullahan.term.view import PaneView, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024
@@ -42,10 +43,6 @@ RESUME_READING_AT = 512 << 10
 MAX_INPUT_QUEUE = 64 << 20
 MAX_NOTIFICATIONS = 8
 RENDER_HOLD_TIMEOUT = 0.1
-
-# Modes a client needs to know about, as bits of PaneView.modes.
-MODE_MOUSE, MODE_ALT_SCREEN, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_APP_CURSOR = 1, 2, 4, 8, 16
-
 
 class InputFull(Exception):
     """The pane's input queue is over its cap: the program is not reading its input."""
@@ -58,22 +55,6 @@ class PaneDead(Exception):
 class PaneHost(Protocol):
     def pane_output(self, pane: Pane) -> None: ...
     def pane_exited(self, pane: Pane) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaneView:
-    """What a pane's screen shows at one moment. Rows are shared with earlier views when unchanged."""
-
-    seq: int
-    cols: int
-    rows: int
-    lines: tuple[Row, ...]
-    cursor: Cursor | None
-    modes: int
-    scrollback: int
-    palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
-    fg: int
-    bg: int
 
 
 @dataclass
@@ -118,8 +99,8 @@ class Pane:
         self._pending_lock = threading.Lock()
         self._scheduled = False          # queued on the terminal thread; implies pending output
         self._fed_seq = 0                # bumped by every feed, under _term_lock
-        self._view_wanted = False
         self._needs_full_read = False
+        self._view_wanted = False
         self._effects: deque[TermEffects] = deque()
         self._after_feed_queued = False
         self._reading = False
@@ -351,33 +332,9 @@ class Pane:
 
     def _extract(self) -> PaneView:
         """Read the terminal into a new view (caller holds the terminal lock, or is constructing)."""
-        prev = getattr(self, "_view", None)
-        reader, vt = self.reader, self.vt
-        level = reader.update()
-        if getattr(self, "_needs_full_read", False):
-            self._needs_full_read = False
-            level = 2
-        cols, rows = vt.size
-        if prev is None or level == 2 or prev.rows != rows or prev.cols != cols:
-            fresh = reader.read(dirty_only=False)
-            lines = tuple(row for _y, row in fresh)
-        elif level == 1:
-            updated = list(prev.lines)
-            for y, row in reader.read(dirty_only=True):
-                if y < rows:
-                    updated[y] = row
-            lines = tuple(updated)
-        else:
-            lines = prev.lines
-        reader.clean()
-        modes = ((MODE_MOUSE if vt.mouse_tracking() else 0) | (MODE_ALT_SCREEN if vt.alt_screen() else 0)
-                 | (MODE_BRACKETED_PASTE if vt.mode(2004) else 0) | (MODE_FOCUS if vt.mode(1004) else 0)
-                 | (MODE_APP_CURSOR if vt.mode(1) else 0))
-        palette = vt.palette()
-        overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
-        fg, bg = vt.default_colors()
-        return PaneView(self._fed_seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(),
-                        overrides, fg, bg)
+        full = self._needs_full_read
+        self._needs_full_read = False
+        return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full)
 
     # -- terminal access from the loop -------------------------------------------------------------
     @contextmanager
@@ -498,14 +455,3 @@ class Pane:
 
     def input_pending(self) -> int:
         return len(self._outq)
-
-
-def _default_palette() -> tuple[int, ...]:
-    vt = VTerm(2, 2, 100)
-    try:
-        return tuple(vt.palette())
-    finally:
-        vt.close()
-
-
-DEFAULT_PALETTE = _default_palette()

@@ -358,6 +358,7 @@ def row_cells(row: Row, cols: int) -> list[tuple[str, int]]:
             x += 1
             continue
         n, w = special.get(x, (1, 1))
+        w = min(w, cols - x)   # a wide character can be left in the last column by a resize: clip it
         out.append((text[pos:pos + n], w))
         pos += n
         if w == 2:

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dullahan.term.screen import Row, StyleTable
+from dullahan.term.view import PaneView
 from dullahan.wire.protocol import ProtocolError
-from dullahan.wire.rows import encode_row, pack_ids
+from dullahan.wire.rows import RowInterner, encode_row, pack_ids
 
 DEFAULT_CACHE_ROWS = 16_384
 
@@ -48,6 +49,24 @@ class PaneState:
     notifications: tuple[tuple[int, str, str], ...]
     clipboard: tuple[int, str, str] | None
     progress: tuple[int, int] | None
+
+
+def pane_state(pane_id: int, view: PaneView, interner: RowInterner, previous: PaneState | None = None, *,
+               title: str = "", exit: dict[str, Any] | None = None, bells: int = 0,
+               notifications: tuple[tuple[int, str, str], ...] = (), clipboard: tuple[int, str, str] | None = None,
+               progress: tuple[int, int] | None = None) -> PaneState:
+    """The shared state of a pane for a view: rows interned to ids, reusing ``previous``'s ids for rows the
+    view shares with it (unchanged rows are the same objects), so an echo costs one intern."""
+    lines = view.lines
+    if previous is not None and len(previous.lines) == len(lines):
+        prev_lines, prev_ids, intern = previous.lines, previous.ids, interner.intern
+        ids = tuple(prev_ids[y] if lines[y] is prev_lines[y] else intern(lines[y]) for y in range(len(lines)))
+    else:
+        ids = tuple(interner.intern(row) for row in lines)
+    c = view.cursor
+    cursor = (c.x, c.y, c.shape, c.visible, c.blinking) if c is not None else None
+    return PaneState(pane_id, view.cols, view.rows, ids, lines, cursor, view.modes, view.scrollback, 0,
+                     view.palette, view.fg, view.bg, title, exit, bells, notifications, clipboard, progress)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,291 @@
+// The WebSocket to the server: hello, messages, RTT pings, and reconnecting by itself.
+//
+// A connection that drops is retried with exponential backoff and full jitter; a retry happens at once
+// when the network comes back (`online`), the tab becomes visible, or the page returns from the
+// back/forward cache (`pageshow`). A socket that stops answering pings (a laptop that slept, a network
+// that changed under it) is closed and replaced. Tokens rotated on the server (close code 4001) or a
+// session the server no longer accepts end the retries: the page must be opened with a URL again.
+
+export const PROTOCOL_VERSION = 1;
+export const BACKOFF_BASE_MS = 250;
+export const BACKOFF_MAX_MS = 15000;
+export const PING_EVERY_MS = 5000;
+export const DEAD_AFTER_MS = 12000;
+export const CLOSE_SIGNED_OUT = 4001;
+
+/**
+ * Delay before retry number `attempt` (0-based): a random value in [cap/2, cap], cap = base·2^attempt
+ * bounded by BACKOFF_MAX_MS.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(30, Math.max(0, attempt)));
+  return Math.round(cap / 2 + random() * (cap / 2));
+}
+
+/**
+ * The WebSocket URL for a page location: same host, ws or wss by the page's scheme.
+ * @param {{protocol: string, host: string}} loc
+ */
+export function socketUrl(loc) {
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
+}
+
+/**
+ * @typedef {"connecting" | "open" | "reconnecting" | "offline" | "signed-out"} ConnState
+ */
+
+/**
+ * @typedef {object} ConnHandlers
+ * @property {(msg: any) => void} onHello
+ * @property {(msg: any) => void} onFrame
+ * @property {(msg: any) => void} onRole
+ * @property {(msg: any) => void} onError
+ * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string}) => void} onState
+ */
+
+export class Connection {
+  /**
+   * @param {string} url
+   * @param {ConnHandlers} handlers
+   */
+  constructor(url, handlers) {
+    this.url = url;
+    this.h = handlers;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {ConnState} */
+    this.state = "connecting";
+    this.attempt = 0;
+    /** @type {number | null} */
+    this.rtt = null;
+    this.helloDone = false;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.retryTimer = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.pingTimer = null;
+    this.retryAt = 0;
+    this.pingId = 0;
+    this.lastHeard = 0;
+    this.pingSentAt = 0;
+    this.pingOutstanding = false;
+    this.suspended = false;   // page hidden into the back/forward cache
+    this.reason = "";
+    this.connects = 0;
+    this.bytesIn = 0;
+  }
+
+  /** Connect, and follow the page's network and visibility events. */
+  start() {
+    addEventListener("online", () => this.retryNow("online"));
+    addEventListener("offline", () => {
+      if (this.state !== "open") this.setState("offline");
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState !== "visible") return;
+      if (this.state === "open") this.ping();   // after sleep the socket may be dead: find out now
+      else this.retryNow("visible");
+    });
+    addEventListener("pageshow", (e) => {
+      this.suspended = false;
+      if (e.persisted || this.state !== "open") this.retryNow("pageshow");
+    });
+    addEventListener("pagehide", (e) => {
+      if (e.persisted) {
+        // Into the back/forward cache: close cleanly; pageshow reconnects.
+        this.suspended = true;
+        this.drop(1001, "page hidden");
+      }
+    });
+    this.connect();
+  }
+
+  connect() {
+    this.clearRetry();
+    if (this.suspended || this.state === "signed-out") return;
+    this.drop(1000, "reconnecting");
+    this.setState(this.connects === 0 ? "connecting" : "reconnecting");
+    this.connects++;
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.reason = String(e);
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    this.helloDone = false;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.lastHeard = performance.now();
+      ws.send(JSON.stringify({ t: "hello", v: PROTOCOL_VERSION }));
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      this.lastHeard = performance.now();
+      const data = typeof ev.data === "string" ? ev.data : "";
+      this.bytesIn += data.length;
+      let msg;
+      try {
+        msg = JSON.parse(data);
+      } catch {
+        return;
+      }
+      this.dispatch(msg);
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.stopPings();
+      this.reason = ev.code ? `closed (${ev.code}${ev.reason ? " " + ev.reason : ""})` : "closed";
+      if (ev.code === CLOSE_SIGNED_OUT) {
+        this.setState("signed-out");
+        return;
+      }
+      if (!opened) this.checkSession();
+      this.scheduleRetry();
+    };
+    ws.onerror = () => {
+      /* onclose follows and decides */
+    };
+  }
+
+  /** @param {any} msg */
+  dispatch(msg) {
+    switch (msg && msg.t) {
+      case "hello":
+        this.helloDone = true;
+        this.attempt = 0;
+        this.setState("open");
+        this.startPings();
+        this.h.onHello(msg);
+        break;
+      case "f":
+        this.h.onFrame(msg);
+        break;
+      case "role":
+        this.h.onRole(msg);
+        break;
+      case "pong":
+        if (typeof msg.ts === "number") {
+          this.rtt = Math.max(0, performance.now() - msg.ts);
+          this.pingOutstanding = false;
+          this.setState(this.state);
+        }
+        break;
+      case "error":
+        this.h.onError(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * Send one message; false when not connected.
+   * @param {object} msg
+   */
+  send(msg) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.helloDone) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  get open() {
+    return this.state === "open";
+  }
+
+  /** Close the socket as if the network dropped it (used by tests and by the liveness check). */
+  /**
+   * @param {number} code
+   * @param {string} reason
+   */
+  drop(code, reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.stopPings();
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  /** @param {string} why */
+  retryNow(why) {
+    if (this.state === "open" || this.state === "signed-out" || this.suspended) return;
+    this.reason = why;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  scheduleRetry() {
+    this.clearRetry();
+    if (this.suspended) return;
+    const delay = backoffDelay(this.attempt++);
+    this.retryAt = performance.now() + delay;
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.setState(navigator.onLine === false ? "offline" : "reconnecting");
+  }
+
+  clearRetry() {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** A refused upgrade looks like any network error; ask the page URL whether the session is still valid. */
+  checkSession() {
+    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin" }).then((r) => {
+      if (r.status === 403 && this.state !== "open") {
+        this.clearRetry();
+        this.setState("signed-out");
+      }
+    }).catch(() => {
+      /* the network is down: keep retrying */
+    });
+  }
+
+  startPings() {
+    this.stopPings();
+    this.pingOutstanding = false;
+    this.ping();
+    this.pingTimer = setInterval(() => this.tick(), 1000);
+  }
+
+  stopPings() {
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  tick() {
+    const now = performance.now();
+    if (this.pingOutstanding && now - this.pingSentAt > DEAD_AFTER_MS && now - this.lastHeard > DEAD_AFTER_MS) {
+      this.reason = "no answer to pings";
+      this.drop(4000, "ping timeout");
+      this.scheduleRetry();
+      return;
+    }
+    if (!this.pingOutstanding && now - this.pingSentAt >= PING_EVERY_MS) this.ping();
+  }
+
+  ping() {
+    const now = performance.now();
+    if (this.send({ t: "ping", id: ++this.pingId, ts: now })) {
+      this.pingSentAt = now;
+      this.pingOutstanding = true;
+    }
+  }
+
+  /** @param {ConnState} state */
+  setState(state) {
+    this.state = state;
+    const retryIn = this.retryTimer !== null ? Math.max(0, this.retryAt - performance.now()) : null;
+    this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason });
+  }
+}
