@@ -306,7 +306,7 @@ def test_viewer_scrolls_its_own_view_only(web: WebServer) -> None:
         async with client(web) as master, client(web, web.view) as viewer:
             pane = await _first_pane(master)
             await master.type(pane, "seq 1 300 | sed 's/^/L/'; echo END-OF-SEQ")
-            await viewer.wait_text(pane, "END-OF-SEQ")
+            await viewer.wait_text(pane, "\nEND-OF-SEQ")      # the output line, not the typed command
             await viewer.send({"t": "scroll", "p": pane, "delta": -100})
             deadline = time.monotonic() + 10
             while viewer.replica.panes[pane].fields.get("offset", 0) != 100 and time.monotonic() < deadline:

@@ -138,7 +138,10 @@ class Settings:
             elif key in ("tls_cert", "tls_key", "bind", "initial_layout") and not isinstance(value, str):
                 raise ConfigError(f"{origin}: {key!r} must be a string")
             setattr(self, key, value)
-        self.check()
+        try:
+            self.check()
+        except ConfigError as e:
+            raise ConfigError(f"{origin}: {e}") from None
 
     def check(self) -> None:
         validate_port(self.port)

@@ -30,8 +30,8 @@ def decode_request(line: bytes) -> Request:
         raise RequestError(f"request larger than {MAX_LINE} bytes")
     try:
         obj = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RequestError(f"request is not valid JSON: {e}") from e
+    except (ValueError, RecursionError) as e:   # bad UTF-8, bad JSON, absurd nesting or numbers
+        raise RequestError(f"request is not valid JSON: {str(e)[:200]}") from None
     if not isinstance(obj, dict):
         raise RequestError("request must be a JSON object")
     cmd, args = obj.get("cmd"), obj.get("args", {})

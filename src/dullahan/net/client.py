@@ -3,8 +3,9 @@
 The reader handles messages as they arrive (keystrokes go to the PTY at once). The sender wakes when a
 pane or the layout changes, and sends a frame when the client has fewer than ``frames_in_flight``
 unacknowledged frames; otherwise it leaves the marks set and the next frame after an ack carries the
-latest state. A pane sent less than one frame interval ago waits for the next tick, so a flooding pane
-costs at most ~60 frames per second while an idle pane's echo goes out immediately.
+latest state. Frames that carry a lot of new output spend a per-pane budget refilled 60 times a second,
+so a flooding pane costs about 60 frames per second while typing, in it or in another pane, goes out
+immediately.
 
 Every connection ends with exactly one classified ``Disconnect`` and one log line saying why.
 """
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 _next_id = itertools.count(1)
 CLOSE_TIMEOUT = 2.0
 FPS_WINDOW = 5.0
+FRAME_BURST = 4.0
+PACED_BYTES = 2048
 
 
 class ClientConnection:
@@ -69,7 +72,9 @@ class ClientConnection:
         self.layout_dirty = True
         self.force: set[int] = set()
         self.offsets: dict[int, tuple[int, int]] = {}
-        self.last_sent: dict[int, float] = {}
+        # Per pane: frame budget, when it was last refilled, the pane's output count at its last frame.
+        self._pace: dict[int, tuple[float, float, int]] = {}
+        self._waiting_view: set[int] = set()   # dirty panes whose fresh view the terminal thread is reading
         self.congested = False
         self.bytes_in = self.bytes_out = 0
         self.msgs_in = self.msgs_out = 0
@@ -211,8 +216,9 @@ class ClientConnection:
                           "ping_interval": self.settings.ping_interval})
         for pane_id in self.hub.visible_panes():
             pane = self.session.panes.get(pane_id)
-            if pane is not None:
-                self.sync.baseline(self.hub.live_state(pane))
+            state = self.hub.live_state(pane) if pane is not None else None
+            if state is not None:
+                self.sync.baseline(state)
         self.mark_all()
         log.info("connection", "client connected", client=self.id, address=self.address, role=self.role,
                  tls=self.tls_version or "plain", agent=self.user_agent[:80])
@@ -325,7 +331,8 @@ class ClientConnection:
             case p.Wheel(pane=pid, event=ev):
                 pane = self._pane(pid)
                 sent = 0
-                if self.hub.master is self and (pane.view().modes & MODE_MOUSE or self.offsets.get(pid) is None):
+                if self.hub.master is self and (pane.latest_view().modes & MODE_MOUSE
+                                                or self.offsets.get(pid) is None):
                     sent = pane.send_wheel(ev)
                 if not sent:
                     self.hub.scroll(self, pane, ev.dy, None)
@@ -404,6 +411,7 @@ class ClientConnection:
     def mark_dirty(self, pane_id: int) -> None:
         if self.hello_done:
             self.dirty.add(pane_id)
+            self._waiting_view.discard(pane_id)
             self._wake.set()
 
     def mark_layout(self) -> None:
@@ -453,21 +461,33 @@ class ClientConnection:
                     self._note_frame()
 
     def _due(self, now: float, interval: float) -> tuple[list[int], float | None]:
+        """Dirty panes that may go out now, and how long until the next one may.
+
+        Only output-heavy frames are paced: each pane has a budget of frames refilled 60 times a second (a
+        burst of ``FRAME_BURST``), spent by a frame only when the pane wrote more than ``PACED_BYTES`` since
+        its last frame. Echoes and typing go out at once however fast they come; a flood settles at about
+        60 frames per second without holding back another pane's echo.
+        """
         due: list[int] = []
         wait: float | None = None
         panes = self.session.panes
         for pid in list(self.dirty):
             pane = panes.get(pid)
-            if pane is None:
-                self.dirty.discard(pid)
+            if pane is None or pid in self._waiting_view:
+                if pane is None:
+                    self.dirty.discard(pid)
                 continue
-            ready_at = self.last_sent.get(pid, -1.0) + interval
+            tokens, at, sent_bytes = self._pace.get(pid, (FRAME_BURST, now, 0))
+            tokens = min(FRAME_BURST, tokens + (now - at) / interval)
+            self._pace[pid] = (tokens, now, sent_bytes)
+            heavy = pane.bytes_out - sent_bytes > PACED_BYTES
+            ready_in = (1 - tokens) * interval if heavy and tokens < 1 else 0.0
             if pane.render_held():
-                ready_at = max(ready_at, now + 0.02)
-            if ready_at <= now:
+                ready_in = max(ready_in, 0.02)
+            if ready_in <= 0:
                 due.append(pid)
-            elif wait is None or ready_at - now < wait:
-                wait = ready_at - now
+            elif wait is None or ready_in < wait:
+                wait = ready_in
         return due, wait
 
     def _wake_at(self, delay: float) -> None:
@@ -487,8 +507,15 @@ class ClientConnection:
             pane = session.panes.get(pid)
             if pane is None or pid not in visible:
                 continue
-            states.append(hub.state_for(self, pane))
-            self.last_sent[pid] = now
+            state = hub.state_for(self, pane)
+            if state is None:
+                self._waiting_view.add(pid)   # the terminal thread reads it; pane_output wakes us
+                continue
+            states.append(state)
+            tokens, at, sent_bytes = self._pace.get(pid, (FRAME_BURST, now, 0))
+            if pane.bytes_out - sent_bytes > PACED_BYTES:
+                tokens -= 1
+            self._pace[pid] = (tokens, at, pane.bytes_out)
         layout = None
         if self.layout_dirty:
             layout = hub.layout()

@@ -96,8 +96,11 @@ class SyncHub:
                             "templates_error": templates.error}
         return self._layout
 
-    def live_state(self, pane: Pane) -> PaneState:
+    def live_state(self, pane: Pane) -> PaneState | None:
+        """The pane's shared state; None while its terminal is busy (a fresh view is on its way)."""
         view = pane.view()
+        if view is None:
+            return None
         meta = pane.meta
         exit_json = pane.exit.to_json() if pane.exit else None
         key = (view.seq, view.rows, meta.title, meta.bells, meta.event_seq, meta.progress, pane.exit)
@@ -110,7 +113,7 @@ class SyncHub:
         self._states[pane.id] = (key, state)
         return state
 
-    def state_for(self, client: ClientConnection, pane: Pane) -> PaneState:
+    def state_for(self, client: ClientConnection, pane: Pane) -> PaneState | None:
         """The live state, or this client's scrolled-back view of the pane's history.
 
         While the client looks at history, new output pushes rows into the scrollback; the offset grows by
@@ -118,7 +121,7 @@ class SyncHub:
         """
         live = self.live_state(pane)
         scroll = client.offsets.get(pane.id)
-        if scroll is None:
+        if scroll is None or live is None:
             return live
         offset, anchored = scroll
         if live.modes & MODE_ALT_SCREEN or live.scrollback == 0:
@@ -129,7 +132,7 @@ class SyncHub:
             client.offsets.pop(pane.id, None)
             return live
         client.offsets[pane.id] = (offset, live.scrollback)
-        key = (pane.id, pane.view().seq, live.scrollback, offset, live.cols, live.rows)
+        key = (pane.id, pane.latest_view().seq, live.scrollback, offset, live.cols, live.rows)
         state = self._history.get(key)
         if state is None:
             _top, rows = pane.history(live.scrollback - offset, live.rows)
@@ -149,18 +152,23 @@ class SyncHub:
     def scroll(self, client: ClientConnection, pane: Pane, delta: int, to: str | None) -> None:
         """Move this client's view of a pane's scrollback (negative delta: older rows)."""
         live = self.live_state(pane)
-        offset, _anchored = client.offsets.get(pane.id, (0, live.scrollback))
+        if live is None:
+            view = pane.latest_view()
+            scrollback, alt = view.scrollback, bool(view.modes & MODE_ALT_SCREEN)
+        else:
+            scrollback, alt = live.scrollback, bool(live.modes & MODE_ALT_SCREEN)
+        offset, _anchored = client.offsets.get(pane.id, (0, scrollback))
         if to == "bottom":
             offset = 0
         elif to == "top":
-            offset = live.scrollback
+            offset = scrollback
         else:
             offset -= delta
-        offset = max(0, min(offset, live.scrollback))
-        if live.modes & MODE_ALT_SCREEN:
+        offset = max(0, min(offset, scrollback))
+        if alt:
             offset = 0
         if offset:
-            client.offsets[pane.id] = (offset, live.scrollback)
+            client.offsets[pane.id] = (offset, scrollback)
         else:
             client.offsets.pop(pane.id, None)
         client.mark_dirty(pane.id)

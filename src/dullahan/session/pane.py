@@ -95,12 +95,14 @@ class Pane:
         self._feeder = feeder
         self._term_lock = threading.Lock()
         self._loop_waiting = 0
-        self._pending = bytearray()
+        self._pending: deque[bytes] = deque()   # PTY output not yet parsed, in arrival order
+        self._pending_size = 0
         self._pending_lock = threading.Lock()
         self._scheduled = False          # queued on the terminal thread; implies pending output
         self._fed_seq = 0                # bumped by every feed, under _term_lock
         self._needs_full_read = False
         self._view_wanted = False
+        self._thread_view = False        # _view was read by the terminal thread on request
         self._effects: deque[TermEffects] = deque()
         self._after_feed_queued = False
         self._reading = False
@@ -224,8 +226,9 @@ class Pane:
         with self._pending_lock:
             idle = not self._scheduled
             if not (idle and len(data) <= INLINE_FEED_MAX):
-                self._pending += data
-                if len(self._pending) > PAUSE_READING_AT:
+                self._pending.append(data)
+                self._pending_size += len(data)
+                if self._pending_size > PAUSE_READING_AT:
                     self._pause_reading()
                 if idle:
                     self._scheduled = True
@@ -233,7 +236,8 @@ class Pane:
                 return
         if not self._term_lock.acquire(blocking=False):
             with self._pending_lock:
-                self._pending += data
+                self._pending.append(data)
+                self._pending_size += len(data)
                 self._scheduled = True
             self._feeder.submit(self)
             return
@@ -243,20 +247,35 @@ class Pane:
             self._term_lock.release()
         self._after_feed()
 
+    def _take_pending(self, limit: int) -> bytes:
+        """Up to about ``limit`` bytes of pending output (caller holds _pending_lock)."""
+        parts: list[bytes] = []
+        size = 0
+        pending = self._pending
+        while pending and size < limit:
+            chunk = pending.popleft()
+            if size + len(chunk) > limit and parts:
+                pending.appendleft(chunk)
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        self._pending_size -= size
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def feed_step(self, limit: int) -> bool:
         """Terminal thread: parse one chunk of pending output."""
         with self._pending_lock:
             if not self._pending:
                 self._scheduled = False
                 return False
-            data = bytes(self._pending[:limit])
-            del self._pending[:limit]
-            resume = not self._reading and len(self._pending) < RESUME_READING_AT
+            data = self._take_pending(limit)
+            resume = not self._reading and self._pending_size < RESUME_READING_AT
         with self._term_lock:
             self._feed_locked(data)
             if self._view_wanted:
                 self._view_wanted = False
                 self._view = self._extract()
+                self._thread_view = True
         if not self._after_feed_queued:
             self._after_feed_queued = True
             self._loop.call_soon_threadsafe(self._after_feed)
@@ -268,7 +287,7 @@ class Pane:
 
     def _maybe_resume_reading(self) -> None:
         with self._pending_lock:
-            low = len(self._pending) < RESUME_READING_AT
+            low = self._pending_size < RESUME_READING_AT
         if low and not self.closed:
             self._start_reading()
 
@@ -316,18 +335,29 @@ class Pane:
         return since is not None and time.monotonic() - since < RENDER_HOLD_TIMEOUT
 
     # -- the published screen ----------------------------------------------------------------------
-    def view(self) -> PaneView:
-        """The freshest view available without waiting for the terminal thread."""
+    def view(self) -> PaneView | None:
+        """The current view, or None while the terminal thread is busy with this pane.
+
+        In that case the thread reads a fresh view after its current chunk and the host hears about it
+        (``pane_output``); the next call returns that view. Frames thus never carry a stale screen.
+        """
         view = self._view
         if view.seq == self._fed_seq:
+            return view
+        if self._thread_view:
+            self._thread_view = False
             return view
         with self._pending_lock:
             busy = self._scheduled
         if busy:
-            self._view_wanted = True   # the terminal thread refreshes after its current chunk
-            return view
+            self._view_wanted = True
+            return None
         with self._terminal():
             self._view = self._extract()
+        return self._view
+
+    def latest_view(self) -> PaneView:
+        """The last view read, possibly a little behind the terminal (for listings and mode checks)."""
         return self._view
 
     def _extract(self) -> PaneView:

@@ -171,6 +171,9 @@ class Session:
     def _discard(self, pane: Pane) -> None:
         self.panes.pop(pane.id, None)
         pane.close()
+        if pane.proc is None or pane.exit is not None:
+            pane.release()          # already ended and reaped: nothing to wait for
+            return
         self._closing.append(pane)
         self._schedule_escalation(pane)
 
@@ -313,11 +316,9 @@ class Session:
         for pane in list(self.panes.values()):
             pane.reap()
         for pane in list(self._closing):
-            if pane.proc is None:
+            if (pane.proc is None or pane.reap() is not None) and pane in self._closing:
                 self._closing.remove(pane)
                 pane.release()
-            else:
-                pane.reap()
 
     def _schedule_escalation(self, pane: Pane) -> None:
         def escalate(sig: int, then: float | None) -> None:
@@ -331,11 +332,15 @@ class Session:
     async def shutdown(self) -> None:
         """SIGHUP every child, then SIGTERM, then SIGKILL; reap them all (about 2 s at most)."""
         everyone = list(self.panes.values()) + self._closing
-        self._closing = everyone
         self.panes.clear()
         self.windows.clear()
+        self._closing = []
         for pane in everyone:
             pane.close()
+            if pane.proc is None or pane.exit is not None:
+                pane.release()
+            else:
+                self._closing.append(pane)
         for sig, grace in ((None, HANGUP_GRACE), (signal.SIGTERM, TERM_GRACE), (signal.SIGKILL, KILL_GRACE)):
             if sig is not None:
                 for pane in list(self._closing):
@@ -361,14 +366,14 @@ class Session:
             wid, slot = window.id, window.slot_of(pane.id)
         except SessionError:
             wid, slot = None, None
-        view = pane.view()
+        cols, rows = pane.size
         return {
             "id": pane.id,
             "window": wid,
             "slot": slot,
             "visible": slot is not None,
-            "cols": view.cols,
-            "rows": view.rows,
+            "cols": cols,
+            "rows": rows,
             "pid": pane.proc.pid if pane.proc else None,
             "running": pane.alive,
             "exit": pane.exit.to_json() if pane.exit else None,

@@ -304,7 +304,7 @@ def parse_message(text: str) -> Message:
     """One client message from its JSON text; ProtocolError when anything is off."""
     try:
         obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:   # bad JSON, absurd nesting, numbers with thousands of digits
         raise ProtocolError("bad_json", f"not valid JSON: {str(e)[:100]}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
