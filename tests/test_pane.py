@@ -39,7 +39,8 @@ def with_pane(argv: list[str], body: Callable[[Session, Pane], Awaitable[None]],
 
 
 def screen_text(pane: Pane) -> str:
-    return "\n".join(row[0] for row in pane.view().lines)
+    view = pane.view() or pane.latest_view()   # None while the terminal thread is still parsing
+    return "\n".join(row[0] for row in view.lines)
 
 
 def winsize(fd: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import os
 import signal
+import ssl
 import time
 from typing import Any
 
@@ -122,6 +123,7 @@ class Server:
     async def start(self) -> None:
         """Everything up to listening; raises on failure (after undoing what it did)."""
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._on_loop_error)
         self._stop = asyncio.Event()
         check_cell_layout()
         self.lock.acquire()
@@ -142,6 +144,26 @@ class Server:
             raise
         log.info("server", "started", version=__version__, pid=self.pid, port=self.settings.port,
                  bind=self.settings.bind, tls=self.settings.tls_cert is not None)
+
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """Errors nobody awaited: TLS handshakes that failed before any HTTP, and bugs (always logged)."""
+        exc = context.get("exception")
+        message = str(context.get("message", ""))
+        peer = ""
+        transport = context.get("transport") or context.get("protocol")
+        if transport is not None and hasattr(transport, "get_extra_info"):
+            peername = transport.get_extra_info("peername")
+            peer = f"{peername[0]}:{peername[1]}" if peername else ""
+        if isinstance(exc, ssl.SSLError) or "SSL" in message:
+            reason = getattr(exc, "reason", None) or (exc.__class__.__name__ if exc else message)
+            log.warning("tls", "TLS handshake failed", reason=reason, peer=peer or "?", detail=message[:200])
+            if self.web is not None:
+                self.web.count("tls_handshake_failed")
+            return
+        if isinstance(exc, ConnectionError):
+            log.info("connection", "connection error outside a client", error=repr(exc), peer=peer or "?")
+            return
+        log.error("server", "unhandled error in the event loop", message=message[:300], error=repr(exc))
 
     def web_enabled(self) -> bool:
         try:

@@ -43,6 +43,7 @@ RESUME_READING_AT = 512 << 10
 MAX_INPUT_QUEUE = 64 << 20
 MAX_NOTIFICATIONS = 8
 RENDER_HOLD_TIMEOUT = 0.1
+COMPRESS_AFTER_IDLE = 5.0
 
 class InputFull(Exception):
     """The pane's input queue is over its cap: the program is not reading its input."""
@@ -109,6 +110,8 @@ class Pane:
         self._outq = bytearray()
         self._writing = False
         self._eof = False
+        self._activity = (-1, 0.0)       # (terminal compression activity, when it last moved)
+        self._compressed_at = -1         # the activity value the terminal was last compressed at
         self._view = self._extract()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -365,6 +368,24 @@ class Pane:
         full = self._needs_full_read
         self._needs_full_read = False
         return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full)
+
+    def compress_if_idle(self, now: float) -> bool:
+        """Compress the terminal once it has been idle for a while (called periodically by the session)."""
+        with self._pending_lock:
+            if self._scheduled or self.closed:
+                return False
+        with self._terminal() as vt:
+            activity = vt.compression_activity()
+            if activity != self._activity[0]:
+                self._activity = (activity, now)
+                return False
+            if now - self._activity[1] < COMPRESS_AFTER_IDLE or activity == self._compressed_at:
+                return False
+            vt.compress()
+            self._compressed_at = vt.compression_activity()
+            self._activity = (self._compressed_at, now)
+        log.debug("pane", "idle terminal compressed", pane=self.id)
+        return True
 
     # -- terminal access from the loop -------------------------------------------------------------
     @contextmanager

@@ -25,6 +25,7 @@ from dullahan.session.pty import SpawnError, clamp_size
 from dullahan.session.window import Window
 from dullahan.term.screen import StyleTable
 
+COMPRESS_CHECK_EVERY = 2.0
 HANGUP_GRACE = 0.6
 TERM_GRACE = 0.6
 KILL_GRACE = 0.6
@@ -58,6 +59,18 @@ class Session:
         self._templates_mtime: float | None = None
         self.templates = self._load_templates()
         self.started = time.time()
+        self._compress_timer = loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
+
+    def _compress_idle(self) -> None:
+        """Idle terminals are compressed (Ghostty's pages shrink ~12x), so a server full of long
+        scrollbacks stays small."""
+        now = time.monotonic()
+        for pane in list(self.panes.values()):
+            try:
+                pane.compress_if_idle(now)
+            except Exception as e:   # memory housekeeping must never take a pane down
+                log.error("pane", "compression failed", pane=pane.id, error=repr(e))
+        self._compress_timer = self.loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
 
     # -- templates ---------------------------------------------------------------------------------
     def _load_templates(self) -> Templates:
@@ -331,6 +344,7 @@ class Session:
 
     async def shutdown(self) -> None:
         """SIGHUP every child, then SIGTERM, then SIGKILL; reap them all (about 2 s at most)."""
+        self._compress_timer.cancel()
         everyone = list(self.panes.values()) + self._closing
         self.panes.clear()
         self.windows.clear()
