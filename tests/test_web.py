@@ -568,3 +568,48 @@ def test_status_and_clients_report_live_connections(fast_web: WebServer) -> None
     wait_reason(fast_web, "client_close", 2)
     assert "unknown" not in fast_web.disconnects()
     assert "disconnects" in fast_web.proc.cli("status").stdout
+
+
+def test_layout_changes_that_only_move_panes_reach_clients(web: WebServer) -> None:
+    async def scenario() -> None:
+        async with client(web) as c:
+            await _first_pane(c)
+            await c.send({"t": "layout", "name": "2-col"})
+            deadline = time.monotonic() + 10
+            while len(c.pane_ids()) != 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await c.send({"t": "layout", "name": "single"})
+            while len(c.pane_ids()) != 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            window = c.replica.layout["windows"][0]
+            shown, hidden = window["slots"][0], window["hidden"][0]
+            await c.send({"t": "show_pane", "p": hidden, "slot": 0})   # the only change: who is in slot 0
+            while c.pane_ids() != [hidden] and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert c.pane_ids() == [hidden]
+            assert c.replica.layout["windows"][0]["hidden"] == [shown]
+    run(scenario())
+
+
+def test_modifier_keys_do_not_end_a_scrolled_back_view(web: WebServer) -> None:
+    async def scenario() -> None:
+        async with client(web) as c:
+            pane = await _first_pane(c)
+            await c.type(pane, "seq 1 200; echo SCROLL-READY")
+            await c.wait_text(pane, "\nSCROLL-READY")
+            await c.send({"t": "scroll", "p": pane, "delta": -50})
+            deadline = time.monotonic() + 10
+            fields = c.replica.panes[pane].fields
+            while fields.get("offset") != 50 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await c.send({"t": "key", "p": pane, "code": "ShiftLeft", "key": "Shift", "m": 1})
+            await c.send({"t": "key", "p": pane, "code": "ShiftLeft", "key": "Shift", "a": "release"})
+            await c.send({"t": "ping", "id": 77})
+            await c.wait_message("pong", id=77)
+            await asyncio.sleep(0.2)
+            assert fields["offset"] == 50
+            await c.type(pane, "x", enter=False)           # a key that types returns to the live screen
+            while fields.get("offset") != 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert fields["offset"] == 0
+    run(scenario())

@@ -132,10 +132,9 @@ class Server:
             self.session.new_window(self.settings.initial_layout)
             self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))
             await self.ipc.start()
-            if self.web_enabled():
-                from dullahan.net.web import WebServer
-                self.web = WebServer(self)
-                await self.web.start()
+            from dullahan.net.web import WebServer
+            self.web = WebServer(self)
+            await self.web.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
             loop.add_signal_handler(signal.SIGHUP, lambda: log.info("server", "SIGHUP ignored"))
@@ -164,13 +163,6 @@ class Server:
             log.info("connection", "connection error outside a client", error=repr(exc), peer=peer or "?")
             return
         log.error("server", "unhandled error in the event loop", message=message[:300], error=repr(exc))
-
-    def web_enabled(self) -> bool:
-        try:
-            import dullahan.net.web  # noqa: F401
-        except ImportError:
-            return False
-        return True
 
     async def wait(self) -> None:
         assert self._stop is not None

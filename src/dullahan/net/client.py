@@ -39,6 +39,8 @@ _next_id = itertools.count(1)
 CLOSE_TIMEOUT = 2.0
 FPS_WINDOW = 5.0
 FRAME_BURST = 4.0
+MODIFIER_CODES = frozenset({"ShiftLeft", "ShiftRight", "ControlLeft", "ControlRight", "AltLeft", "AltRight",
+                            "MetaLeft", "MetaRight", "CapsLock", "NumLock", "ScrollLock", "Fn", "OSLeft", "OSRight"})
 PACED_BYTES = 2048
 
 
@@ -319,8 +321,9 @@ class ClientConnection:
                     if self.dirty or self.layout_dirty:
                         self._wake.set()
             case p.Key(pane=pid, event=ev):
-                self._pane(pid).send_key(ev)
-                self._follow_output(pid)
+                sent = self._pane(pid).send_key(ev)
+                if sent and ev.action != "release" and ev.code not in MODIFIER_CODES:
+                    self._follow_output(pid)
             case p.Text(pane=pid, data=data):
                 self._pane(pid).send_text(data)
                 self._follow_output(pid)

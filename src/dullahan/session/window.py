@@ -102,8 +102,8 @@ class Window:
             "tree": layout.to_json(self.tree),
             "cols": self.cols,
             "rows": self.rows,
-            "slots": self.slots,
-            "hidden": self.hidden,
+            "slots": list(self.slots),      # copies: a later in-place change must compare as different
+            "hidden": list(self.hidden),
             "active": self.active,
             "rects": [[r.x, r.y, r.cols, r.rows] for r in geo.panes],
             "splits": [{"path": list(s.path), "kind": s.kind, "rect": [s.rect.x, s.rect.y, s.rect.cols, s.rect.rows],

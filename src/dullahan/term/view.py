@@ -23,7 +23,7 @@ class PaneView:
     modes: int
     scrollback: int
     palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
-    fg: int
+    fg: int                                # default colours as 0xRRGGBB, -1 while nobody changed them (OSC 10/11)
     bg: int
 
 
@@ -52,15 +52,17 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     palette = vt.palette()
     overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
     fg, bg = vt.default_colors()
+    fg = -1 if fg == DEFAULT_COLORS[0] else fg
+    bg = -1 if bg == DEFAULT_COLORS[1] else bg
     return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg)
 
 
-def _default_palette() -> tuple[int, ...]:
+def _defaults() -> tuple[tuple[int, ...], tuple[int, int]]:
     vt = VTerm(2, 2, 100)
     try:
-        return tuple(vt.palette())
+        return tuple(vt.palette()), vt.default_colors()
     finally:
         vt.close()
 
 
-DEFAULT_PALETTE = _default_palette()
+DEFAULT_PALETTE, DEFAULT_COLORS = _defaults()

@@ -66,6 +66,8 @@ export class Connection {
     /** @type {ReturnType<typeof setInterval> | null} */
     this.pingTimer = null;
     this.retryAt = 0;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.countdown = null;
     this.pingId = 0;
     this.lastHeard = 0;
     this.pingSentAt = 0;
@@ -220,6 +222,7 @@ export class Connection {
   /** @param {string} why */
   retryNow(why) {
     if (this.state === "open" || this.state === "signed-out" || this.suspended) return;
+    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;   // an attempt is under way
     this.reason = why;
     this.attempt = 0;
     this.connect();
@@ -232,11 +235,19 @@ export class Connection {
     this.retryAt = performance.now() + delay;
     this.retryTimer = setTimeout(() => this.connect(), delay);
     this.setState(navigator.onLine === false ? "offline" : "reconnecting");
+    // Keep the countdown in the indicator current.
+    if (this.countdown === null) {
+      this.countdown = setInterval(() => {
+        if (this.retryTimer !== null) this.setState(this.state);
+      }, 1000);
+    }
   }
 
   clearRetry() {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.countdown !== null) clearInterval(this.countdown);
+    this.countdown = null;
   }
 
   /** A refused upgrade looks like any network error; ask the page URL whether the session is still valid. */

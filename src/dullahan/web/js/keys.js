@@ -24,7 +24,7 @@ const MAX_KEY_FIELD = 32;
  */
 
 /**
- * @typedef {"copy" | "help" | "settings" | "new-window" | "prev-window" | "next-window" | "focus-left" |
+ * @typedef {"copy" | "copy-clear" | "help" | "settings" | "new-window" | "prev-window" | "next-window" | "focus-left" |
  *   "focus-right" | "focus-up" | "focus-down" | "scroll-page-up" | "scroll-page-down" | "scroll-top" |
  *   "scroll-bottom" | "close-overlay"} Action
  */
@@ -68,6 +68,7 @@ export const OTHER_KEYS = [
   ["Double-click / triple-click", "Select a word / a line"],
   ["Wheel", "Scroll this browser's own view of the scrollback"],
   ["Escape", "Close a dialog"],
+  ["Ctrl+W, Ctrl+T, Ctrl+N", "Kept by the browser (a page cannot have them); install the page as an app to free them"],
 ];
 
 /**
@@ -113,7 +114,7 @@ export function decideKey(ev, ctx) {
   // Copy.
   if (m === (CTRL | SHIFT) && code === "KeyC") return { kind: "action", action: "copy" };
   if (ctx.mac && m === META && code === "KeyC") return { kind: "action", action: "copy" };
-  if (m === CTRL && code === "KeyC" && ctx.hasSelection) return { kind: "action", action: "copy" };
+  if (m === CTRL && code === "KeyC" && ctx.hasSelection) return { kind: "action", action: "copy-clear" };
   if (m === CTRL && key === "Insert") return { kind: "action", action: "copy" };
   // Paste: the browser performs it and fires a `paste` event (never bare Ctrl+V: that is the program's).
   if (m === (CTRL | SHIFT) && code === "KeyV") return { kind: "browser" };

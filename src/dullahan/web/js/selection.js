@@ -95,3 +95,94 @@ export function selectionText(sel, lines, cols) {
 export function isEmpty(sel) {
   return sel.mode === "char" && sel.anchor[0] === sel.head[0] && sel.anchor[1] === sel.head[1];
 }
+
+/**
+ * The selection of one page: where it is, its text, and when it ends. Pure: drawing goes through `draw`.
+ * Output over the selected rows ends it (its text would no longer be what is shown).
+ */
+export class Selector {
+  /**
+   * @param {(pane: number) => {cols: number, ids: number[]} | undefined} paneState
+   * @param {(pane: number) => Array<Row | undefined>} lines
+   * @param {(pane: number, ranges: Array<[number, number, number]>) => void} draw
+   */
+  constructor(paneState, lines, draw) {
+    this.paneState = paneState;
+    this.lines = lines;
+    this.draw = draw;
+    /** @type {Selection | null} */
+    this.sel = null;
+    this.text = "";
+    /** @type {number[]} ids of the selected rows when the selection was made */
+    this.ids = [];
+    this.from = 0;
+  }
+
+  /**
+   * @param {number} pane
+   * @param {number} x
+   * @param {number} y
+   * @param {"char" | "word" | "line"} mode
+   */
+  start(pane, x, y, mode) {
+    if (this.sel && this.sel.pane !== pane) this.clear();
+    this.sel = { pane, anchor: [x, y], head: [x, y], mode };
+    this.update();
+  }
+
+  /**
+   * @param {number} x
+   * @param {number} y
+   */
+  move(x, y) {
+    const sel = this.sel;
+    if (!sel || (sel.head[0] === x && sel.head[1] === y)) return;
+    sel.head = [x, y];
+    this.update();
+  }
+
+  /** The mouse button went up: true when something is selected. */
+  end() {
+    if (!this.sel || isEmpty(this.sel)) {
+      this.clear();
+      return false;
+    }
+    return true;
+  }
+
+  update() {
+    const sel = this.sel;
+    const st = sel ? this.paneState(sel.pane) : undefined;
+    if (!sel || !st) return;
+    if (isEmpty(sel)) {
+      this.draw(sel.pane, []);
+      this.text = "";
+      return;
+    }
+    const lines = this.lines(sel.pane);
+    this.draw(sel.pane, ranges(sel, lines, st.cols));
+    this.text = selectionText(sel, lines, st.cols);
+    const { start, end } = bounds(sel, lines, st.cols);
+    this.ids = st.ids.slice(start[1], end[1] + 1);
+    this.from = start[1];
+  }
+
+  /**
+   * A pane changed: end the selection if its rows did.
+   * @param {number} pane
+   */
+  paneChanged(pane) {
+    const sel = this.sel;
+    if (!sel || sel.pane !== pane || isEmpty(sel)) return;
+    const st = this.paneState(pane);
+    const now = st ? st.ids.slice(this.from, this.from + this.ids.length) : [];
+    if (now.length !== this.ids.length || now.some((id, i) => id !== this.ids[i])) this.clear();
+  }
+
+  clear() {
+    if (this.sel) this.draw(this.sel.pane, []);
+    this.sel = null;
+    this.text = "";
+    this.ids = [];
+  }
+}

@@ -52,11 +52,6 @@ export function themeByName(name) {
   return THEMES.find((t) => t.name === name) ?? THEMES[0];
 }
 
-// The server's terminal defaults (Ghostty's): a pane reporting exactly these has not changed its
-// default colours with OSC 10/11, so the theme's colours apply.
-export const SERVER_DEFAULT_FG = 0xd8d8d8;
-export const SERVER_DEFAULT_BG = 0x121214;
-
 export const RGB_FLAG = 1 << 24;
 export const BOLD = 1, ITALIC = 2, FAINT = 4, BLINK = 8, INVERSE = 16, INVISIBLE = 32, STRIKE = 64, OVERLINE = 128;
 const UNDERLINE_STYLES = ["", "solid", "double", "wavy", "dotted", "dashed"];
@@ -154,38 +149,49 @@ export function paneVariables(pal, fg, bg) {
   /** @type {Array<[string, string]>} */
   const vars = [];
   for (const [i, rgb] of pal) if (i >= 0 && i < 256) vars.push([`--c${i}`, hex(rgb)]);
-  if (fg >= 0 && fg !== SERVER_DEFAULT_FG) vars.push(["--fg", hex(fg)]);
-  if (bg >= 0 && bg !== SERVER_DEFAULT_BG) vars.push(["--bg", hex(bg)]);
+  if (fg >= 0) vars.push(["--fg", hex(fg)]);   // -1: no program changed it (OSC 10/11), the theme applies
+  if (bg >= 0) vars.push(["--bg", hex(bg)]);
   return vars;
 }
 
-/** One CSS rule per style id, in a constructed style sheet (allowed by the page's CSP). */
+/**
+ * CSS rules for styles, in a constructed style sheet (allowed by the page's CSP). Rules are keyed by the
+ * style's content, not its id: after reconnecting (possibly to a restarted server whose ids mean other
+ * styles) nothing has to be thrown away, and rows still on screen keep their colours until redrawn.
+ */
 export class StyleRules {
   /** @param {Document} doc */
   constructor(doc) {
-    this.doc = doc;
     this.sheet = new CSSStyleSheet();
     doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, this.sheet];
-    /** @type {Set<number>} */
-    this.known = new Set();
+    /** @type {Map<string, string>} CSS declarations -> class name */
+    this.byCss = new Map();
+    /** @type {Map<number, string>} style id -> class name, for this connection */
+    this.byId = new Map();
   }
 
-  /** Forget every rule (a new server may give ids new meanings). */
+  /** A new connection: style ids may mean other styles now. */
   reset() {
-    this.sheet.replaceSync("");
-    this.known.clear();
+    this.byId.clear();
   }
 
   /**
-   * The class name for a style id, defining its rule on first use.
+   * The class name for a style id ("" for the default look), defining its rule on first use.
    * @param {number} sid
    * @param {Style | undefined} style
    */
   className(sid, style) {
-    if (!this.known.has(sid)) {
-      this.known.add(sid);
-      if (style) this.sheet.insertRule(`.s${sid}{${styleCss(style)}}`, this.sheet.cssRules.length);
+    let cls = this.byId.get(sid);
+    if (cls !== undefined) return cls;
+    if (!style) return "";
+    const css = styleCss(style);
+    cls = this.byCss.get(css);
+    if (cls === undefined) {
+      cls = css ? `s${this.byCss.size}` : "";
+      this.byCss.set(css, cls);
+      if (css) this.sheet.insertRule(`.${cls}{${css}}`, this.sheet.cssRules.length);
     }
-    return `s${sid}`;
+    this.byId.set(sid, cls);
+    return cls;
   }
 }

@@ -149,7 +149,8 @@ export class Replica {
   /** Forget everything: a new connection starts with an empty cache on the server too. */
   reset() {
     this.rows.clear();
-    this.styles = new Map([[0, DEFAULT_STYLE]]);
+    this.styles.clear();
+    this.styles.set(0, DEFAULT_STYLE);
     this.panes.clear();
     this.layout = null;
     this.lastFrame = 0;

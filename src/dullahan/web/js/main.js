@@ -1,0 +1,523 @@
+// The app: connects the connection, the replica, the screen, the input and the chrome.
+//
+// Frames are applied as they arrive (cheap) and drawn once per animation frame; the acknowledgement of
+// the last applied frame goes out right after it was drawn. That ack is the end-to-end flow control: a
+// tab that draws slowly (or not at all, in the background) acknowledges slowly and the server coalesces.
+
+import { Connection, socketUrl } from "./connection.js";
+import { Input } from "./input.js";
+import { fitCells, neighbour, sizesFromDivider } from "./layout.js";
+import { ClipboardBridge } from "./clipboard.js";
+import { Selector } from "./selection.js";
+import { loadSettings, sanitize, saveSettings } from "./settings.js";
+import { StyleRules, themeByName, themeVariables } from "./style.js";
+import { activeWindow, MODE_ALT_SCREEN, Replica } from "./sync.js";
+import { Ui } from "./ui.js";
+import { measureCell, Screen } from "./view.js";
+
+/** @typedef {import("./settings.js").Settings} Settings */
+/** @typedef {import("./keys.js").Action} Action */
+/** @typedef {import("./layout.js").Divider} Divider */
+
+const NARROW_QUERY = "(max-width: 600px)";
+
+export class App {
+  constructor() {
+    this.settings = loadSettings(safeStorage());
+    this.replica = new Replica();
+    this.styleRules = new StyleRules(document);
+    this.role = "view";
+    this.canMaster = false;
+    this.clientId = 0;
+    this.limits = { message: 1 << 20, paste: 16 << 20, paste_chunk: 1 << 20 };
+    this.lastApplied = 0;
+    this.lastAcked = 0;
+    this.rafPending = false;
+    this.layoutDirty = false;
+    /** @type {Set<number>} */
+    this.dirty = new Set();
+    /** @type {Set<number>} panes with a resync request in flight */
+    this.resyncing = new Set();
+    this.lastSizes = "";
+    /** A bell rang while the tab was in the background: the tab's title shows it until it is back. */
+    this.bellWhileHidden = false;
+    this.connState = "connecting";
+    /** @type {{pane: number, at: number} | null} a pane clicked, not yet confirmed by a layout */
+    this.pendingFocus = null;
+    this.lastResize = "";
+    this.lastResizeAt = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.resizeTimer = null;
+    this.firstLayout = true;
+    this.narrowQuery = matchMedia(NARROW_QUERY);
+    this.lightQuery = matchMedia("(prefers-color-scheme: light)");
+    this.framesRendered = 0;
+    /** When the first frame was drawn (ms since the page started loading). */
+    this.firstRenderAt = 0;
+    this.probe = /** @type {HTMLElement} */ (document.getElementById("measure"));
+    const ta = /** @type {HTMLTextAreaElement} */ (document.getElementById("ime"));
+    const root = /** @type {HTMLElement} */ (document.getElementById("screen"));
+
+    this.screen = new Screen(root, {
+      styleRules: this.styleRules,
+      styles: this.replica.styles,
+      lines: (id) => this.replica.lines(id),
+      paneAction: (action, pane) => this.paneAction(action, pane),
+      cursorPrefs: () => this.settings,
+    }, {
+      dividerMoved: (d, pos, done) => this.dividerMoved(d, pos, done),
+      canDrag: () => this.isMaster(),
+    });
+    this.selector = new Selector((id) => this.replica.panes.get(id), (id) => this.replica.lines(id),
+      (id, r) => this.screen.panes.get(id)?.showSelection(r));
+    this.ui = new Ui({
+      command: (msg) => this.command(msg),
+      requestMaster: () => this.conn.send({ t: "request_master" }),
+      retryNow: () => this.conn.retryNow("clicked"),
+      applySettings: (s) => this.applySettings(s),
+      settings: () => this.settings,
+      refocus: () => this.input.focus(),
+    });
+    this.conn = new Connection(socketUrl(location), {
+      onHello: (m) => this.onHello(m),
+      onFrame: (m) => this.onFrame(m),
+      onRole: (m) => this.onRole(m),
+      onError: (m) => this.onError(m),
+      onState: (state, d) => {
+        if (state === "signed-out" && this.connState !== "signed-out") {
+          this.ui.toast("Signed out", "The server no longer accepts this session (its tokens were rotated?). "
+            + "Open the URL printed by 'dullahan url' to sign in again.", "error");
+        }
+        this.connState = state;
+        this.ui.setConnection(state, d);
+        document.body.classList.toggle("disconnected", state !== "open");
+      },
+    });
+    this.clipboard = new ClipboardBridge({
+      send: (msg) => this.conn.send(msg),
+      isMaster: () => this.isMaster(),
+      activePane: () => this.activePane(),
+      limits: () => this.limits,
+      programWritesAllowed: () => this.settings.clipboardWrites,
+      toast: (title, body, kind, button) => this.ui.toast(title, body, kind, button),
+      refused: () => this.ui.refused(),
+    });
+    this.input = new Input({
+      activePane: () => this.activePane(),
+      isMaster: () => this.isMaster(),
+      send: (msg) => this.conn.send(msg),
+      action: (a) => this.action(a),
+      keyContext: () => ({
+        mac: /Mac|iPhone|iPad/.test(navigator.platform),
+        hasSelection: this.selector.text !== "",
+        altScreen: Boolean((this.activeState()?.modes ?? 0) & MODE_ALT_SCREEN),
+        overlay: this.ui.openOverlay !== null,
+      }),
+      paste: (text) => {
+        this.selector.clear();
+        this.clipboard.paste(text);
+      },
+      selectedText: () => this.clipboard.pending ?? this.selector.text,
+      paneState: (id) => this.replica.panes.get(id),
+      refused: () => this.ui.refused(),
+      focusPane: (id) => this.focusPane(id),
+      selectStart: (p, x, y, mode) => this.selector.start(p, x, y, mode),
+      selectMove: (x, y) => this.selector.move(x, y),
+      selectEnd: () => this.selector.end(),
+      clearSelection: () => this.selector.clear(),
+      overlayOpen: () => this.ui.openOverlay !== null,
+      screen: this.screen,
+    }, ta);
+  }
+
+  start() {
+    this.applySettings(this.settings);
+    new ResizeObserver(() => {
+      this.measure();
+      this.screen.fit();
+      this.scheduleResize(100);
+    }).observe(this.screen.root);
+    this.watchPixelRatio();
+    document.fonts?.ready.then(() => this.measure());
+    document.fonts?.addEventListener?.("loadingdone", () => this.measure());
+    this.narrowQuery.addEventListener("change", () => this.applyLayout());
+    this.lightQuery.addEventListener("change", () => this.applyTheme());
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && this.bellWhileHidden) {
+        this.bellWhileHidden = false;
+        this.scheduleRender();
+      }
+    });
+    addEventListener("focus", () => this.markFocus());
+    addEventListener("blur", () => this.markFocus());
+    this.ui.setRole("view", false);
+    this.conn.start();
+    this.input.focus();
+  }
+
+  // -- state -------------------------------------------------------------------------------------
+  isMaster() {
+    return this.role === "master";
+  }
+
+  /** The focused pane: the one just clicked (until the server confirms it), else the window's active pane. */
+  activePane() {
+    const win = activeWindow(this.replica.layout);
+    const pending = this.pendingFocus;
+    if (pending !== null && performance.now() - pending.at < 2000 && win?.slots?.includes(pending.pane)) return pending.pane;
+    return typeof win?.active === "number" ? win.active : null;
+  }
+
+  activeState() {
+    const id = this.activePane();
+    return id === null ? undefined : this.replica.panes.get(id);
+  }
+
+  // -- connection events -------------------------------------------------------------------------
+  /** @param {any} m */
+  onHello(m) {
+    // A new connection is a fresh cache on the server: start from nothing.
+    this.replica.reset();
+    this.styleRules.reset();
+    this.screen.invalidate();
+    this.lastApplied = 0;
+    this.lastAcked = 0;
+    this.resyncing.clear();
+    this.clientId = m.client;
+    if (m.limits && typeof m.limits === "object") this.limits = { ...this.limits, ...m.limits };
+    this.setRole(m.role, Boolean(m.can_master));
+    this.lastResize = "";
+    this.firstLayout = true;
+  }
+
+  /** @param {any} m */
+  onRole(m) {
+    this.setRole(m.role, this.canMaster);
+  }
+
+  /**
+   * @param {string} role
+   * @param {boolean} canMaster
+   */
+  setRole(role, canMaster) {
+    const was = this.role;
+    this.role = role === "master" ? "master" : "view";
+    this.canMaster = canMaster;
+    this.ui.setRole(this.role, canMaster);
+    if (this.role === "master" && was !== "master") {
+      this.lastResize = "";
+      this.scheduleResize(0);
+    }
+    if (was === "master" && this.role !== "master") this.ui.toast("Another browser took control", "This one now watches.", "warn");
+  }
+
+  /** @param {any} m */
+  onError(m) {
+    const code = String(m.code ?? "");
+    if (code === "not_master") {
+      this.ui.refused();
+      this.ui.toast("View only: input refused", "This browser watches the session.", "warn",
+        this.canMaster ? { label: "Take control", action: () => this.conn.send({ t: "request_master" }) } : undefined);
+      return;
+    }
+    this.ui.toast(`Refused: ${code}`, String(m.msg ?? ""), code === "failed" ? "warn" : "error");
+  }
+
+  /** @param {any} frame */
+  onFrame(frame) {
+    try {
+      const res = this.replica.apply(frame);
+      if (res.layout) this.layoutDirty = true;
+      for (const id of res.panes) this.dirty.add(id);
+      for (const id of res.panes) if (!res.holes.includes(id)) this.resyncing.delete(id);
+      for (const id of res.holes) this.resync(id);
+      for (const n of res.notify) this.notify(n.title, n.body);
+      for (const c of res.clip) this.clipboard.programWrite(c.text);
+      for (const id of res.bells) {
+        this.screen.panes.get(id)?.ring();
+        if (document.hidden) this.bellWhileHidden = true;
+      }
+    } catch (e) {
+      console.error("frame failed", e);
+    }
+    this.lastApplied = Number(frame.n) || this.lastApplied;
+    this.scheduleRender();
+  }
+
+  /** @param {number} pane */
+  resync(pane) {
+    if (this.resyncing.has(pane)) return;
+    this.resyncing.add(pane);
+    this.screen.panes.get(pane)?.invalidate();
+    this.conn.send({ t: "resync", p: pane });
+  }
+
+  // -- drawing -----------------------------------------------------------------------------------
+  scheduleRender() {
+    if (this.rafPending) return;
+    this.rafPending = true;
+    requestAnimationFrame(() => this.render());
+  }
+
+  render() {
+    this.rafPending = false;
+    try {
+      if (this.layoutDirty) {
+        this.layoutDirty = false;
+        this.applyLayout();
+      }
+      for (const id of this.dirty) {
+        const pv = this.screen.panes.get(id);
+        const st = this.replica.panes.get(id);
+        if (!pv || !st) continue;
+        try {
+          pv.update(st);
+        } catch (e) {
+          console.error("pane render failed", e);
+        }
+        this.selector.paneChanged(id);
+      }
+      this.dirty.clear();
+      const title = this.activeState()?.title;
+      const want = (this.bellWhileHidden ? "🔔 " : "") + (title ? `${title} — Dullahan` : "Dullahan");
+      if (document.title !== want) document.title = want;
+      this.markFocus();
+      this.placeTextarea();
+      if (this.framesRendered++ === 0) this.firstRenderAt = performance.now();
+    } catch (e) {
+      console.error("render failed", e);
+    } finally {
+      if (this.lastApplied > this.lastAcked && this.conn.send({ t: "ack", f: this.lastApplied })) {
+        this.lastAcked = this.lastApplied;
+      }
+    }
+  }
+
+  applyLayout() {
+    const layout = this.replica.layout;
+    if (this.pendingFocus && activeWindow(layout)?.active === this.pendingFocus.pane) this.pendingFocus = null;
+    this.ui.setLayout(layout);
+    const win = activeWindow(layout);
+    this.screen.setWindow(win, this.narrowQuery.matches);
+    document.body.classList.toggle("narrow", this.narrowQuery.matches);
+    for (const id of this.screen.panes.keys()) this.dirty.add(id);
+    for (const [id, pv] of this.screen.panes) {
+      const st = this.replica.panes.get(id);
+      if (st) pv.update(st);
+    }
+    if (this.selector.sel && !this.screen.panes.has(this.selector.sel.pane)) this.selector.clear();
+    this.scheduleResize(this.firstLayout ? 0 : 100);
+    this.firstLayout = false;
+  }
+
+  markFocus() {
+    const active = this.activePane();
+    const focused = document.hasFocus();
+    for (const [id, pv] of this.screen.panes) pv.setActive(id === active, id === active && focused);
+  }
+
+  /** Keep the hidden textarea at the cursor, so an IME shows its window there. */
+  placeTextarea() {
+    const id = this.activePane();
+    const pv = id === null ? undefined : this.screen.panes.get(id);
+    const ta = this.input.ta;
+    if (!pv || !pv.cursorCell) return;
+    const r = pv.body.getBoundingClientRect();
+    const s = this.screen.scale;
+    ta.style.left = `${r.left + pv.cursorCell[0] * this.screen.cellW * s}px`;
+    ta.style.top = `${r.top + pv.cursorCell[1] * this.screen.cellH * s}px`;
+  }
+
+  // -- size --------------------------------------------------------------------------------------
+  measure() {
+    const { w, h } = measureCell(this.probe, this.settings.fontFamily, this.settings.fontSize, this.settings.lineHeight);
+    if (Math.abs(w - this.screen.cellW) > 1e-3 || Math.abs(h - this.screen.cellH) > 1e-3) {
+      this.screen.setCell(w, h);
+      this.scheduleResize(100);
+      this.placeTextarea();
+    }
+  }
+
+  watchPixelRatio() {
+    const q = matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
+    q.addEventListener("change", () => {
+      this.measure();
+      this.watchPixelRatio();
+    }, { once: true });
+  }
+
+  /** @param {number} delay ms */
+  scheduleResize(delay) {
+    if (this.resizeTimer !== null) clearTimeout(this.resizeTimer);
+    this.resizeTimer = setTimeout(() => {
+      this.resizeTimer = null;
+      this.sendResize();
+    }, delay);
+  }
+
+  /** The master sizes the active window to its viewport (deduplicated: no resize loops). */
+  sendResize() {
+    if (!this.isMaster() || this.narrowQuery.matches || !this.conn.open) return;
+    const win = activeWindow(this.replica.layout);
+    if (!win) return;
+    const root = this.screen.root;
+    const [cols, rows] = fitCells(root.clientWidth, root.clientHeight, this.screen.cellW, this.screen.cellH);
+    const key = `${win.id}:${cols}:${rows}`;
+    if (win.cols === cols && win.rows === rows) {
+      this.lastResize = key;
+      return;
+    }
+    const now = performance.now();
+    if (key === this.lastResize && now - this.lastResizeAt < 1000) return;
+    this.lastResize = key;
+    this.lastResizeAt = now;
+    this.conn.send({ t: "resize", w: win.id, cols, rows });
+  }
+
+  /**
+   * @param {Divider} d
+   * @param {number} pos
+   * @param {boolean} done
+   */
+  dividerMoved(d, pos, done) {
+    const win = activeWindow(this.replica.layout);
+    if (!win || !this.isMaster()) return;
+    const sizes = sizesFromDivider(d.length, d.sizes, d.index, pos, d.kind);
+    const key = `${d.path.join(".")}:${sizes.join(",")}`;
+    if (key === this.lastSizes && !done) return;
+    this.lastSizes = key;
+    this.conn.send({ t: "sizes", w: win.id, path: d.path, sizes });
+  }
+
+  // -- commands ----------------------------------------------------------------------------------
+  /** @param {object} msg */
+  command(msg) {
+    if (!this.isMaster()) {
+      this.conn.send(msg);   // refused by the server, and shown
+      this.ui.refused();
+      return;
+    }
+    this.conn.send(msg);
+  }
+
+  /** @param {number} id */
+  focusPane(id) {
+    if (id === this.activePane() || !this.isMaster()) return;
+    // Keys typed right after the click go to this pane, even before the server's layout says so.
+    this.pendingFocus = { pane: id, at: performance.now() };
+    this.conn.send({ t: "focus_pane", p: id });
+    this.markFocus();
+  }
+
+  /**
+   * @param {"resync" | "close" | "respawn" | "bottom" | "focus"} action
+   * @param {number} pane
+   */
+  paneAction(action, pane) {
+    if (action === "resync") {
+      this.resyncing.delete(pane);
+      this.screen.panes.get(pane)?.invalidate();   // redraw every row when the full state arrives
+      this.conn.send({ t: "resync", p: pane });
+      this.ui.toast(`Pane #${pane} resynced`, "", "info");
+    } else if (action === "close") this.command({ t: "close_pane", p: pane });
+    else if (action === "respawn") this.command({ t: "respawn", p: pane });
+    else if (action === "bottom") this.conn.send({ t: "scroll", p: pane, to: "bottom" });
+    else if (action === "focus") this.focusPane(pane);
+    if (action !== "focus") this.input.focus();
+  }
+
+  /** @param {Action} a */
+  action(a) {
+    const layout = this.replica.layout;
+    const win = activeWindow(layout);
+    const pane = this.activePane();
+    const st = this.activeState();
+    switch (a) {
+      case "copy": this.copy(true); break;
+      case "copy-clear": this.copy(false); break;
+      case "help": this.ui.toggle(this.ui.help); break;
+      case "settings": this.ui.showSettings(); break;
+      case "new-window": this.ui.showPicker(); break;
+      case "close-overlay": this.ui.close(); break;
+      case "prev-window":
+      case "next-window": {
+        const ws = layout?.windows ?? [];
+        const i = ws.findIndex((/** @type {any} */ w) => w.id === layout?.active);
+        if (ws.length > 1 && i >= 0) {
+          const j = (i + (a === "next-window" ? 1 : ws.length - 1)) % ws.length;
+          this.command({ t: "select_window", w: ws[j].id });
+        }
+        break;
+      }
+      case "focus-left": case "focus-right": case "focus-up": case "focus-down": {
+        if (!win || pane === null) break;
+        const dir = /** @type {"left" | "right" | "up" | "down"} */ (a.slice(6));
+        const next = neighbour(win.slots, win.rects, pane, dir);
+        if (next !== null) this.focusPane(next);
+        break;
+      }
+      case "scroll-page-up": case "scroll-page-down":
+        if (pane !== null && st) this.conn.send({ t: "scroll", p: pane, delta: (a === "scroll-page-up" ? -1 : 1) * Math.max(1, st.rows - 1) });
+        break;
+      case "scroll-top": case "scroll-bottom":
+        if (pane !== null) this.conn.send({ t: "scroll", p: pane, to: a === "scroll-top" ? "top" : "bottom" });
+        break;
+    }
+  }
+
+  // -- clipboard and selection -------------------------------------------------------------------
+  /** @param {boolean} keep  keep the selection (Ctrl+Shift+C) or clear it (Ctrl+C) */
+  copy(keep) {
+    const text = this.selector.text;
+    if (!text) return;
+    this.clipboard.write(text);
+    if (!keep) this.selector.clear();
+  }
+
+  /**
+   * @param {string} title
+   * @param {string} body
+   */
+  notify(title, body) {
+    this.ui.toast(title || "Notification", body, "notify");
+  }
+
+  // -- settings ----------------------------------------------------------------------------------
+  /** @param {Settings} s */
+  applySettings(s) {
+    this.settings = sanitize(s);
+    saveSettings(safeStorage(), this.settings);
+    const root = document.documentElement.style;
+    root.setProperty("--font", this.settings.fontFamily);
+    root.setProperty("--font-size", `${this.settings.fontSize}px`);
+    this.applyTheme();
+    this.measure();
+    for (const [id, pv] of this.screen.panes) {
+      const st = this.replica.panes.get(id);
+      if (st) pv.updateCursor(st);
+    }
+  }
+
+  applyTheme() {
+    const name = this.settings.theme === "auto" ? (this.lightQuery.matches ? "light" : "dark") : this.settings.theme;
+    const theme = themeByName(name);
+    const root = document.documentElement;
+    for (const [k, v] of themeVariables(theme)) root.style.setProperty(k, v);
+    root.dataset.theme = theme.name;
+    root.classList.toggle("light", !theme.dark);
+  }
+}
+
+/** localStorage, or null where the browser forbids it. */
+function safeStorage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+const app = new App();
+/** For debugging from the console and for the end-to-end tests. */
+/** @type {any} */ (window).dullahan = app;
+app.start();

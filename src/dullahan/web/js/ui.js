@@ -1,0 +1,326 @@
+// The chrome around the terminal: window tabs, the layout picker, hidden panes, the role and
+// connection indicators, toasts, the help overlay and the settings dialog. Terminal-supplied text
+// (titles, notifications) is only ever set with textContent.
+
+import { OTHER_KEYS, SHORTCUTS } from "./keys.js";
+import { BUILTIN_TREES, templateBoxes } from "./layout.js";
+import { confirmClick, el } from "./pane.js";
+import { DEFAULT_FONT, DEFAULTS } from "./settings.js";
+import { THEMES } from "./style.js";
+
+/** @typedef {import("./settings.js").Settings} Settings */
+/** @typedef {import("./connection.js").ConnState} ConnState */
+
+/**
+ * What the chrome asks the app to do.
+ * @typedef {object} UiHost
+ * @property {(msg: object) => void} command         send a (master) command to the server
+ * @property {() => void} requestMaster
+ * @property {() => void} retryNow
+ * @property {(s: Settings) => void} applySettings
+ * @property {() => Settings} settings
+ * @property {() => void} refocus                    give the keyboard back to the terminal
+ */
+
+/** @param {string} id */
+function byId(id) {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`#${id} missing from index.html`);
+  return e;
+}
+
+export class Ui {
+  /** @param {UiHost} host */
+  constructor(host) {
+    this.host = host;
+    this.tabs = byId("tabs");
+    this.hiddenBtn = /** @type {HTMLButtonElement} */ (byId("hidden-btn"));
+    this.hiddenMenu = byId("hidden-menu");
+    this.roleEl = byId("role");
+    this.takeBtn = /** @type {HTMLButtonElement} */ (byId("take-master"));
+    this.connEl = byId("conn");
+    this.toasts = byId("toasts");
+    this.picker = byId("picker");
+    this.help = byId("help");
+    this.settingsDlg = byId("settings");
+    /** @type {HTMLElement | null} */
+    this.openOverlay = null;
+    /** @type {any} */
+    this.layout = null;
+    this.role = "view";
+    this.canMaster = false;
+    /** @type {Map<string, number>} */
+    this.recentToasts = new Map();
+    byId("new-window").addEventListener("click", () => this.showPicker());
+    byId("help-btn").addEventListener("click", () => this.toggle(this.help));
+    byId("settings-btn").addEventListener("click", () => this.showSettings());
+    this.takeBtn.addEventListener("click", () => host.requestMaster());
+    this.connEl.addEventListener("click", () => host.retryNow());
+    this.hiddenBtn.addEventListener("click", (e) => {
+      e.stopPropagation();
+      this.hiddenMenu.hidden = !this.hiddenMenu.hidden;
+    });
+    document.addEventListener("click", (e) => {
+      if (!this.hiddenMenu.hidden && !this.hiddenMenu.contains(/** @type {Node} */ (e.target))) this.hiddenMenu.hidden = true;
+    });
+    for (const o of [this.picker, this.help, this.settingsDlg]) {
+      o.addEventListener("mousedown", (e) => {
+        if (e.target === o) this.close();
+      });
+      o.querySelector(".close")?.addEventListener("click", () => this.close());
+    }
+    this.buildHelp();
+  }
+
+  // -- overlays ----------------------------------------------------------------------------------
+  /** @param {HTMLElement} o */
+  toggle(o) {
+    if (this.openOverlay === o) this.close();
+    else this.open(o);
+  }
+
+  /** @param {HTMLElement} o */
+  open(o) {
+    this.close();
+    o.hidden = false;
+    this.openOverlay = o;
+    const first = /** @type {HTMLElement | null} */ (o.querySelector("button, select, input"));
+    first?.focus();
+  }
+
+  close() {
+    if (this.openOverlay) this.openOverlay.hidden = true;
+    this.openOverlay = null;
+    this.host.refocus();
+  }
+
+  buildHelp() {
+    const list = byId("help-list");
+    list.textContent = "";
+    /** @param {string} keys @param {string} what */
+    const add = (keys, what) => {
+      const tr = el("tr");
+      const k = el("td");
+      k.appendChild(el("kbd", "", keys));
+      tr.append(k, el("td", "", what));
+      list.appendChild(tr);
+    };
+    for (const [, , keys, what] of SHORTCUTS) add(keys, what);
+    for (const [keys, what] of OTHER_KEYS) add(keys, what);
+  }
+
+  // -- tabs and hidden panes ---------------------------------------------------------------------
+  /** @param {any} layout */
+  setLayout(layout) {
+    this.layout = layout;
+    this.tabs.textContent = "";
+    const windows = Array.isArray(layout?.windows) ? layout.windows : [];
+    windows.forEach((/** @type {any} */ w, /** @type {number} */ i) => {
+      const tab = el("div", "tab" + (w.id === layout.active ? " active" : ""));
+      tab.dataset.window = String(w.id);
+      const label = el("button", "tab-label", `${i + 1}: ${w.name || w.layout || "window"}`);
+      label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows}`;
+      label.addEventListener("click", () => {
+        if (w.id !== layout.active) this.host.command({ t: "select_window", w: w.id });
+        this.host.refocus();
+      });
+      const close = el("button", "tab-close", "×");
+      close.title = "Close this window and its panes (click twice)";
+      close.addEventListener("click", () => confirmClick(close, () => this.host.command({ t: "close_window", w: w.id })));
+      tab.append(label, close);
+      this.tabs.appendChild(tab);
+    });
+    const win = windows.find((/** @type {any} */ w) => w.id === layout.active);
+    const hidden = Array.isArray(win?.hidden) ? win.hidden : [];
+    this.hiddenBtn.hidden = hidden.length === 0;
+    this.hiddenBtn.textContent = `hidden: ${hidden.length}`;
+    this.hiddenMenu.textContent = "";
+    const slot = win ? Math.max(0, win.slots.indexOf(win.active)) : 0;
+    for (const pid of hidden) {
+      const b = el("button", "", `Show pane #${pid} here`);
+      b.title = "Swap it into the focused pane's place (that pane is hidden, not closed)";
+      b.addEventListener("click", () => {
+        this.hiddenMenu.hidden = true;
+        this.host.command({ t: "show_pane", p: pid, slot, w: win.id });
+        this.host.command({ t: "focus_pane", p: pid });
+        this.host.refocus();
+      });
+      this.hiddenMenu.appendChild(b);
+    }
+    const add = el("button", "", "New pane (in an empty slot, else hidden)");
+    add.addEventListener("click", () => {
+      this.hiddenMenu.hidden = true;
+      this.host.command({ t: "new_pane", w: win?.id });
+    });
+    this.hiddenMenu.appendChild(add);
+    if (this.openOverlay === this.picker) this.buildPicker();
+  }
+
+  // -- layout picker -----------------------------------------------------------------------------
+  showPicker() {
+    this.buildPicker();
+    this.open(this.picker);
+  }
+
+  buildPicker() {
+    const list = byId("picker-list");
+    list.textContent = "";
+    const templates = this.layout?.templates ?? { builtin: Object.keys(BUILTIN_TREES), user: {} };
+    const win = (this.layout?.windows ?? []).find((/** @type {any} */ w) => w.id === this.layout?.active);
+    /** @param {string} name @param {unknown} tree @param {boolean} user */
+    const add = (name, tree, user) => {
+      const card = el("div", "template");
+      card.dataset.layout = name;
+      const preview = el("div", "preview");
+      for (const [x, y, w, h] of templateBoxes(tree)) {
+        const b = el("div", "box");
+        b.style.left = `${x * 100}%`;
+        b.style.top = `${y * 100}%`;
+        b.style.width = `${w * 100}%`;
+        b.style.height = `${h * 100}%`;
+        preview.appendChild(b);
+      }
+      const open = el("button", "tpl-new", user ? `${name} (yours)` : name);
+      open.title = "Open a new window with this layout";
+      open.prepend(preview);
+      open.addEventListener("click", () => {
+        this.host.command({ t: "new_window", layout: name });
+        this.close();
+      });
+      const apply = el("button", "tpl-apply", "apply here");
+      apply.title = "Switch the current window to this layout (panes that do not fit are hidden, not closed)";
+      apply.addEventListener("click", () => {
+        this.host.command({ t: "layout", w: win?.id, name });
+        this.close();
+      });
+      card.append(open, apply);
+      list.appendChild(card);
+    };
+    for (const name of templates.builtin ?? []) add(String(name), BUILTIN_TREES[name] ?? "pane", false);
+    for (const [name, tree] of Object.entries(templates.user ?? {})) add(name, tree, true);
+    const err = byId("picker-error");
+    err.textContent = this.layout?.templates_error ? String(this.layout.templates_error) : "";
+    err.hidden = !this.layout?.templates_error;
+  }
+
+  // -- indicators --------------------------------------------------------------------------------
+  /**
+   * @param {string} role
+   * @param {boolean} canMaster
+   */
+  setRole(role, canMaster) {
+    this.role = role;
+    this.canMaster = canMaster;
+    this.roleEl.textContent = role === "master" ? "master" : "view only";
+    this.roleEl.className = `role ${role}`;
+    this.roleEl.title = role === "master" ? "This browser drives the session" : "This browser watches; input is refused";
+    this.takeBtn.hidden = role === "master" || !canMaster;
+    document.body.classList.toggle("viewer", role !== "master");
+  }
+
+  /** Make the role indicator shake: input was refused. */
+  refused() {
+    this.roleEl.classList.remove("refused");
+    void this.roleEl.offsetWidth;
+    this.roleEl.classList.add("refused");
+  }
+
+  /**
+   * @param {ConnState} state
+   * @param {{rtt: number | null, retryIn: number | null, attempt: number, reason: string}} d
+   */
+  setConnection(state, d) {
+    const c = this.connEl;
+    c.className = `conn ${state}`;
+    let text;
+    if (state === "open") text = d.rtt === null ? "connected" : `${d.rtt < 10 ? d.rtt.toFixed(1) : Math.round(d.rtt)} ms`;
+    else if (state === "reconnecting") text = d.retryIn !== null ? `reconnecting… (${Math.ceil(d.retryIn / 1000)} s)` : "reconnecting…";
+    else if (state === "offline") text = "offline";
+    else if (state === "signed-out") text = "signed out";
+    else text = "connecting…";
+    c.textContent = text;
+    c.title = state === "signed-out" ? "Open the URL printed by 'dullahan url' again to sign in"
+      : state === "open" ? "Connected; round-trip time to the server" : `Not connected (${d.reason}); click to retry now`;
+  }
+
+  // -- toasts ------------------------------------------------------------------------------------
+  /**
+   * Show a small notice. Repeats of the same text within two seconds are dropped.
+   * @param {string} title
+   * @param {string} [body]
+   * @param {"info" | "warn" | "error" | "notify"} [kind]
+   * @param {{label: string, action: () => void}} [button]
+   */
+  toast(title, body = "", kind = "info", button) {
+    const key = `${kind}\0${title}\0${body}`;
+    const now = Date.now();
+    if ((this.recentToasts.get(key) ?? 0) > now - 2000) return;
+    this.recentToasts.set(key, now);
+    if (this.recentToasts.size > 50) this.recentToasts.clear();
+    const t = el("div", `toast ${kind}`);
+    t.setAttribute("role", "status");
+    t.appendChild(el("strong", "", title.slice(0, 200)));
+    if (body) t.appendChild(el("div", "body", body.slice(0, 1000)));
+    if (button) {
+      const b = el("button", "", button.label);
+      b.addEventListener("click", (e) => {
+        e.stopPropagation();
+        button.action();
+        t.remove();
+      });
+      t.appendChild(b);
+    }
+    t.addEventListener("click", () => t.remove());
+    this.toasts.appendChild(t);
+    while (this.toasts.children.length > 5) this.toasts.firstChild?.remove();
+    setTimeout(() => t.remove(), kind === "error" ? 10000 : 6000);
+  }
+
+  // -- settings ----------------------------------------------------------------------------------
+  showSettings() {
+    const s = this.host.settings();
+    const form = /** @type {HTMLFormElement} */ (byId("settings-form"));
+    const theme = /** @type {HTMLSelectElement} */ (form.elements.namedItem("theme"));
+    if (theme.options.length === 0) {
+      theme.appendChild(new Option("Auto (follow the system)", "auto"));
+      for (const t of THEMES) theme.appendChild(new Option(t.label, t.name));
+    }
+    const set = (/** @type {string} */ name, /** @type {string} */ value) => {
+      const f = /** @type {HTMLInputElement | HTMLSelectElement} */ (form.elements.namedItem(name));
+      f.value = value;
+    };
+    set("theme", s.theme);
+    set("fontFamily", s.fontFamily);
+    set("fontSize", String(s.fontSize));
+    set("lineHeight", String(s.lineHeight));
+    set("cursorStyle", s.cursorStyle);
+    set("cursorBlink", s.cursorBlink);
+    /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked = s.clipboardWrites;
+    if (!form.dataset.wired) {
+      form.dataset.wired = "1";
+      const apply = () => {
+        const get = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value;
+        this.host.applySettings({
+          theme: get("theme"),
+          fontFamily: get("fontFamily") || DEFAULT_FONT,
+          fontSize: Number(get("fontSize")),
+          lineHeight: Number(get("lineHeight")),
+          cursorStyle: /** @type {Settings["cursorStyle"]} */ (get("cursorStyle")),
+          cursorBlink: /** @type {Settings["cursorBlink"]} */ (get("cursorBlink")),
+          clipboardWrites: /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked,
+        });
+      };
+      form.addEventListener("input", apply);
+      form.addEventListener("change", apply);
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        this.close();
+      });
+      byId("settings-reset").addEventListener("click", () => {
+        this.host.applySettings({ ...DEFAULTS });
+        this.showSettings();
+      });
+    }
+    this.open(this.settingsDlg);
+  }
+}

@@ -1,0 +1,295 @@
+"""Helpers for the end-to-end tests of the browser client: headless Chromium (Debian's, driven by Playwright),
+pages signed in as master or viewer, reading what the page shows, and a TCP proxy whose connections can be cut.
+
+Tests use the ``server`` fixture of ``conftest.py`` for real servers with real shells. Every page gets its own
+browser context (its own cookies). When a test fails, a screenshot of each of its pages is kept in
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from helpers import ServerProc, wait_for
+
+T = TypeVar("T")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Settings every test page starts with: a known theme and font, so colours and sizes are predictable.
+TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
+
+
+_shared: dict[str, Any] = {}
+
+
+def _stop_browser() -> None:
+    b, p = _shared.pop("browser", None), _shared.pop("playwright", None)
+    with contextlib.suppress(Exception):
+        if b is not None:
+            b.close()
+    with contextlib.suppress(Exception):
+        if p is not None:
+            p.stop()
+
+
+@pytest.fixture(name="browser", scope="session")
+def browser_fixture() -> Iterator[Browser]:
+    """One Chromium for the whole run, shared by every test module that imports this fixture (a second
+    Playwright instance cannot start while one runs)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    if "browser" not in _shared:
+        p = sync_playwright().start()
+        _shared["playwright"] = p
+        _shared["browser"] = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        atexit.register(_stop_browser)
+    yield _shared["browser"]
+
+
+class Pages:
+    """Opens signed-in pages, one browser context each; keeps screenshots of them when the test fails."""
+
+    def __init__(self, browser: Browser, name: str) -> None:
+        self.browser = browser
+        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
+        self.contexts: list[BrowserContext] = []
+        self.pages: list[Page] = []
+        self.errors: list[str] = []
+
+    def open(self, srv: ServerProc, role: str = "master", width: int = 1000, height: int = 640,
+             base: str | None = None, settings: dict[str, Any] | None = None, wait: bool = True,
+             permissions: list[str] | None = None) -> Page:
+        ctx = self.browser.new_context(viewport={"width": width, "height": height},
+                                       permissions=permissions or [])
+        self.contexts.append(ctx)
+        # Initial settings, unless the page already stored its own (a reload keeps what the user chose).
+        stored = json.dumps({**TEST_SETTINGS, **(settings or {})})
+        ctx.add_init_script("try { if (!localStorage.getItem('dullahan.settings.v1')) "
+                            f"localStorage.setItem('dullahan.settings.v1', {json.dumps(stored)}); }} catch (e) {{}}")
+        page = ctx.new_page()
+        self.pages.append(page)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        token = tokens(srv)[role]
+        page.goto(f"{base or f'http://127.0.0.1:{srv.port}'}/?token={token}")
+        if wait:
+            page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
+                                   "&& document.querySelector('.pane .row')", timeout=10_000)
+        return page
+
+    def screenshots(self) -> list[Path]:
+        ARTIFACTS.mkdir(exist_ok=True)
+        out = []
+        for i, page in enumerate(self.pages):
+            path = ARTIFACTS / f"{self.name}-{i}.png"
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(path))
+                out.append(path)
+        return out
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            with contextlib.suppress(Exception):
+                ctx.close()
+
+
+@pytest.fixture(name="pages")
+def pages_fixture(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    failed_before = request.session.testsfailed
+    p = Pages(browser, request.node.name)
+    yield p
+    # The call phase's report is logged before fixtures are torn down: a new failure is this test's.
+    if request.session.testsfailed > failed_before:
+        shots = p.screenshots()
+        print(f"\nscreenshots: {', '.join(map(str, shots))}")
+        if p.errors:
+            print("page errors:\n  " + "\n  ".join(p.errors[-20:]))
+    p.close()
+
+
+def tokens(srv: ServerProc) -> dict[str, str]:
+    return json.loads(srv.tokens_file.read_text())
+
+
+# -- reading the page -----------------------------------------------------------------------------------------
+JS_PANE_ROWS = """(id) => {
+  const pane = document.querySelector(`.pane[data-pane="${id}"]`);
+  if (!pane) return null;
+  return [...pane.querySelectorAll('.prows > .row')].map(r => r.textContent);
+}"""
+
+
+def pane_rows(page: Page, pane: int) -> list[str] | None:
+    """The pane's rows as the page shows them (text of each row element)."""
+    return page.evaluate(JS_PANE_ROWS, pane)
+
+
+def screen_lines(rows: list[str]) -> list[str]:
+    """Rows right-trimmed, trailing blank rows dropped (how ``capture`` reports a screen)."""
+    out = [r.rstrip() for r in rows]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def capture_lines(srv: ServerProc, pane: int) -> list[str]:
+    return screen_lines(srv.capture(pane).split("\n"))
+
+
+def wait_rows(page: Page, pane: int, pred: Callable[[list[str]], T], timeout: float = 10.0) -> T:
+    """Poll the pane's rows until ``pred(rows)`` is truthy; returns its value."""
+    last: list[list[str] | None] = [None]
+
+    def probe() -> T | None:
+        rows = pane_rows(page, pane)
+        last[0] = rows
+        return pred(rows) if rows is not None else None
+    return wait_for(probe, timeout, interval=0.03,
+                    message=lambda: f"pane {pane} shows:\n" + "\n".join(last[0] or ["<no pane>"]))
+
+
+def wait_text(page: Page, pane: int, text: str, timeout: float = 10.0) -> list[str]:
+    return wait_rows(page, pane, lambda rows: rows if any(text in r for r in rows) else None, timeout)
+
+
+def wait_matches_capture(page: Page, srv: ServerProc, pane: int, timeout: float = 10.0) -> list[str]:
+    """Wait until the page shows exactly the server's screen of the pane; returns it."""
+    seen: dict[str, Any] = {}
+
+    def same() -> list[str] | None:
+        page_lines = screen_lines(pane_rows(page, pane) or [])
+        server_lines = capture_lines(srv, pane)
+        seen.update(page=page_lines, server=server_lines)
+        return page_lines if page_lines == server_lines else None
+    return wait_for(same, timeout, interval=0.05,
+                    message=lambda: "page:\n" + "\n".join(seen.get("page", [])) + "\nserver:\n"
+                    + "\n".join(seen.get("server", [])))
+
+
+def active_pane(page: Page) -> int:
+    return int(page.evaluate("() => window.dullahan.activePane()"))
+
+
+def layout(page: Page) -> dict[str, Any]:
+    return page.evaluate("() => window.dullahan.replica.layout")
+
+
+def active_window(page: Page) -> dict[str, Any]:
+    lay = layout(page)
+    return next(w for w in lay["windows"] if w["id"] == lay["active"])
+
+
+def cell_size(page: Page) -> tuple[float, float]:
+    w, h = page.evaluate("() => [window.dullahan.screen.cellW, window.dullahan.screen.cellH]")
+    return float(w), float(h)
+
+
+def cell_point(page: Page, pane: int, x: int, y: int) -> tuple[float, float]:
+    """The page coordinates of the centre of cell (x, y) of a pane's content."""
+    return tuple(page.evaluate("""([id, x, y]) => {
+      const b = document.querySelector(`.pane[data-pane="${id}"] .pbody`).getBoundingClientRect();
+      const cw = window.dullahan.screen.cellW * window.dullahan.screen.scale;
+      const ch = window.dullahan.screen.cellH * window.dullahan.screen.scale;
+      return [b.left + (x + 0.5) * cw, b.top + (y + 0.5) * ch];
+    }""", [pane, x, y]))
+
+
+def type_line(page: Page, text: str) -> None:
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+# -- a TCP proxy whose connections can be cut -------------------------------------------------------------------
+class CuttableProxy:
+    """Forwards 127.0.0.1:<port> to a server. ``cut()`` resets every open connection (as a network drop does,
+    without a WebSocket close); while ``refusing`` new connections are reset at once."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.refusing = False
+        self.accepted = 0
+        self._lock = threading.Lock()
+        self._socks: set[socket.socket] = set()
+        self._closed = False
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.refusing:
+                _reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _reset(client)
+                continue
+            self.accepted += 1
+            with self._lock:
+                self._socks.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> int:
+        """Reset every connection; returns how many sockets were cut."""
+        with self._lock:
+            socks = list(self._socks)
+            self._socks.clear()
+        for s in socks:
+            _reset(s)
+        return len(socks)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        self.cut()
+
+
+def _reset(s: socket.socket) -> None:
+    """Close with RST (SO_LINGER 0): the peer sees a connection reset, not an orderly close."""
+    with contextlib.suppress(OSError):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        s.close()
+
+
+def elapsed(start: float) -> float:
+    return time.monotonic() - start
