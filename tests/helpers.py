@@ -8,6 +8,7 @@ stops them at the end of the test.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import signal
@@ -61,10 +62,19 @@ async def async_wait_for(predicate: Callable[[], T], timeout: float = 10.0, inte
 
 
 def run(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
-    """Run a coroutine to completion on a fresh event loop (pytest-asyncio is not used)."""
+    """Run a coroutine to completion on a fresh event loop (pytest-asyncio is not used).
+
+    Playwright's sync API keeps an event loop running in the main thread for as long as the shared browser
+    lives; then the coroutine runs on a fresh loop in a worker thread instead.
+    """
     async def main() -> T:
         return await coro
-    return asyncio.run(main())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 # -- processes and ports ------------------------------------------------------------------------------------
