@@ -161,7 +161,8 @@ def test_settings_apply_live_and_persist(server, pages: Pages) -> None:
     body = f'.pane[data-pane="{pane}"] .pbody'
     bg = lambda: page.evaluate(f"() => getComputedStyle(document.querySelector('{body}')).backgroundColor")  # noqa: E731
     assert bg() == "rgb(23, 24, 27)"
-    cols_before = active_window(page)["cols"]
+    # The server opens windows at 80 columns; wait for the page's own size (~119 columns at 14 px) first.
+    cols_before = wait_for(lambda: (c := active_window(page)["cols"]) > 100 and c, 5)
     page.keyboard.press("Control+Shift+Comma")
     page.wait_for_selector("#settings:not([hidden])")
     page.select_option("#settings select[name=theme]", "light")
