@@ -65,3 +65,17 @@ def test_session_compresses_a_pane_once_it_is_idle() -> None:
         finally:
             await session.shutdown()
     run(main())
+
+
+@pytest.mark.parametrize("cols", [80, 200])
+def test_scrollback_keeps_at_least_the_configured_lines_at_any_width(cols: int) -> None:
+    """The line limit is applied as a byte cap (much faster to prune); it must still keep every line asked for,
+    and not grow without bound, before and after a resize."""
+    vt = VTerm(cols, 24, 2000)
+    vt.feed(b"".join(b"%d\r\n" % i for i in range(20_000)))
+    assert 2000 <= vt.scrollback_rows() <= 2400
+    vt.resize(cols // 2, 24)
+    vt.feed(b"".join(b"%d\r\n" % i for i in range(20_000)))
+    assert 2000 <= vt.scrollback_rows() <= 2400
+    assert vt.capture(scrollback=True).splitlines()[-2] == "19999"
+    vt.close()

@@ -12,7 +12,17 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from dullahan.term.ghostty import Terminal, check, ffi, get, get_string, init_sized, lib, new_terminal
+from dullahan.term.ghostty import (
+    Terminal,
+    check,
+    ffi,
+    get,
+    get_string,
+    init_sized,
+    lib,
+    new_terminal,
+    set_scrollback,
+)
 
 DEFAULT_FG = (0xD8, 0xD8, 0xD8)
 DEFAULT_BG = (0x12, 0x12, 0x14)
@@ -45,6 +55,7 @@ class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
     def __init__(self, cols: int, rows: int, scrollback_lines: int) -> None:
+        self.scrollback_lines = scrollback_lines
         self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
         self.effects = TermEffects()
         self.cell_px = (8, 16)
@@ -144,6 +155,7 @@ class VTerm:
 
     def resize(self, cols: int, rows: int) -> None:
         self.term.resize(cols, rows, *self.cell_px)
+        set_scrollback(self.term, self.scrollback_lines, cols)
 
     @property
     def size(self) -> tuple[int, int]:
