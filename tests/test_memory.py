@@ -10,6 +10,7 @@ import pytest
 from dullahan.config import Settings
 from dullahan.session.pane import COMPRESS_AFTER_IDLE
 from dullahan.session.session import Session
+from dullahan.term.ghostty import scrollback_line_cap
 from dullahan.term.vt import VTerm
 from helpers import async_wait_for, run
 
@@ -72,10 +73,10 @@ def test_scrollback_keeps_at_least_the_configured_lines_at_any_width(cols: int) 
     """The line limit is applied as a byte cap (much faster to prune); it must still keep every line asked for,
     and not grow without bound, before and after a resize."""
     vt = VTerm(cols, 24, 2000)
-    vt.feed(b"".join(b"%d\r\n" % i for i in range(20_000)))
-    assert 2000 <= vt.scrollback_rows() <= 2400
+    vt.feed(b"".join(b"%d\r\n" % i for i in range(30_000)))
+    assert 2000 <= vt.scrollback_rows() <= scrollback_line_cap(2000, cols)
     vt.resize(cols // 2, 24)
-    vt.feed(b"".join(b"%d\r\n" % i for i in range(20_000)))
-    assert 2000 <= vt.scrollback_rows() <= 2400
-    assert vt.capture(scrollback=True).splitlines()[-2] == "19999"
+    vt.feed(b"".join(b"%d\r\n" % i for i in range(30_000)))
+    assert 2000 <= vt.scrollback_rows() <= scrollback_line_cap(2000, cols // 2)
+    assert vt.capture(scrollback=True).splitlines()[-1] == "29999"
     vt.close()

@@ -62,26 +62,34 @@ def new_terminal(cols: int, rows: int, scrollback_lines: int, fg: tuple[int, int
     return term
 
 
-def scrollback_bytes(lines: int, cols: int) -> int:
-    """Bytes of Ghostty pages that hold at least ``lines`` rows of ``cols`` columns.
+PAGE_SLACK = 2 << 20
 
-    Measured on this libghostty-vt: a row costs about 8.8 bytes per column plus ~45, whatever it shows
-    (80 columns: 720 B, 200: 1760 B, 400: 3550 B).
+
+def scrollback_bytes(lines: int, cols: int) -> int:
+    """A byte cap under which Ghostty keeps at least ``lines`` rows of ``cols`` columns.
+
+    Measured on this libghostty-vt: a row costs about 8.8 bytes per column plus ~45 whatever it shows,
+    and history is pruned a whole page at a time, hence the slack.
     """
-    return lines * (9 * cols + 64)
+    return lines * (9 * cols + 64) + PAGE_SLACK
+
+
+def scrollback_line_cap(lines: int, cols: int) -> int:
+    """A line cap comfortably above what ``scrollback_bytes`` holds, so that the byte cap is what binds."""
+    return lines + lines // 4 + 2 * PAGE_SLACK // (8 * max(cols, 1))
 
 
 def set_scrollback(term: Terminal, lines: int, cols: int) -> None:
-    """Keep about ``lines`` rows of history, limited by bytes rather than by lines.
+    """Keep at least ``lines`` rows of history (a little more, never unbounded), limited by bytes.
 
     libghostty-vt defaults to a 10 000-byte cap (about one page), so it must be set. And pruning by line
     count is about ten times slower than pruning by bytes on scrolling output (``seq 1 2000000``: 1.38 s
-    against 0.12 s of parsing), so the byte cap is what binds; the line cap, twice as high, is only a
-    safety net. Call again after a resize: rows get wider or narrower.
+    against 0.12 s of parsing), so the byte cap binds and the line cap is only a safety net. Call again
+    after a resize: rows get wider or narrower.
     """
     t = term._t[0]
-    check(lib.ghostty_terminal_set(t, lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_LINES, ffi.new("size_t*", 2 * lines)),
-          "max lines")
+    check(lib.ghostty_terminal_set(t, lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_LINES,
+                                   ffi.new("size_t*", scrollback_line_cap(lines, cols))), "max lines")
     check(lib.ghostty_terminal_set(t, lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
                                    ffi.new("size_t*", scrollback_bytes(lines, cols))), "max bytes")
 
