@@ -68,6 +68,7 @@ class ServerPane:
         self.reader = ScreenReader(self.vt, styles)
         self.interner = interner
         self.seq = 0
+        self.full = False
         self.view = read_view(self.vt, self.reader, None, 0)
         self.state = pane_state(pane_id, self.view, interner)
 
@@ -82,8 +83,14 @@ class ServerPane:
 
     def refresh(self) -> None:
         if self.view.seq != self.seq:
-            self.view = read_view(self.vt, self.reader, self.view, self.seq)
-            self.state = pane_state(self.id, self.view, self.interner, self.state)
+            self.view = read_view(self.vt, self.reader, self.view, self.seq, self.full)
+            self.state = pane_state(self.id, self.view, self.interner, self.state if not self.full else None)
+            self.full = False
+
+    def invalidate(self) -> None:
+        """What the hub does to every pane when the style table starts a new epoch."""
+        self.seq += 1
+        self.full = True
 
 
 def check_equal(replica: Replica, pane: ServerPane, styles: StyleTable) -> None:
@@ -106,15 +113,22 @@ def check_equal(replica: Replica, pane: ServerPane, styles: StyleTable) -> None:
 
 def run_model(seed: int, steps: int) -> dict[str, int]:
     rng = random.Random(seed)
-    styles, interner = StyleTable(), RowInterner(capacity=rng.choice([50, 500, 100_000]))
+    styles = StyleTable(capacity=rng.choice([12, 40, 16_384]))   # small tables force new style epochs
+    interner = RowInterner(capacity=rng.choice([50, 500, 100_000]))
     panes = [ServerPane(1, styles, interner, 30, 8), ServerPane(2, styles, interner, 20, 5)]
     sync = ClientSync(cache_rows=rng.choice([40, 64, 200, 16_384]))
     replica = Replica()
     in_flight: list[dict] = []
     force: set[int] = set()
-    stats = {"frames": 0, "resyncs": 0, "drops": 0, "evicted": 0}
+    stats = {"frames": 0, "resyncs": 0, "drops": 0, "evicted": 0, "epochs": 0}
 
     def build() -> None:
+        if styles.full:             # as SyncHub._new_style_epoch
+            styles.reset()
+            interner.clear()
+            for p in panes:
+                p.invalidate()
+            stats["epochs"] += 1
         for p in panes:
             p.refresh()
         frame = sync.build([p.state for p in panes], styles, force=frozenset(force))
@@ -183,10 +197,11 @@ def test_model_client_equals_server_after_every_step(seed: int) -> None:
 
 def test_model_exercises_evictions_resyncs_and_damage() -> None:
     """The randomized runs above must actually hit the hard paths, or they prove little."""
-    totals = {"frames": 0, "resyncs": 0, "drops": 0, "evicted": 0}
+    totals = {"frames": 0, "resyncs": 0, "drops": 0, "evicted": 0, "epochs": 0}
     for seed in range(100, 112):
         for k, v in run_model(seed, 80).items():
             totals[k] += v
     assert totals["evicted"] > 0
     assert totals["resyncs"] > 0
     assert totals["drops"] > 0
+    assert totals["epochs"] > 0

@@ -113,6 +113,20 @@ test("reset empties everything but keeps the same style map object (the renderer
   assert.equal(r.lastFrame, 0);
 });
 
+test("a frame with reset (new style epoch) drops cached rows and styles, then applies its own", () => {
+  const r = new Replica();
+  r.apply({ t: "f", n: 1, layout: LAYOUT, styles: [[5, 1, 2, 0, -1]], rows: [1, ["a", [0, 1, 5]], 2, ["b"]],
+    panes: [{ id: 3, size: [1, 1], lines: [1] }] });
+  const res = r.apply({ t: "f", n: 2, reset: true, styles: [[1, 4, -1, 0, -1]], rows: [7, ["c", [0, 1, 1]]],
+    panes: [{ id: 3, lines: [7] }] });
+  assert.deepEqual(res.holes, []);
+  assert.deepEqual([...r.rows.keys()], [7]);
+  assert.deepEqual([...r.styles.keys()].sort(), [0, 1]);
+  assert.deepEqual(r.styles.get(1), [4, -1, 0, -1]);
+  assert.equal(r.styles.get(5), undefined, "old-epoch style ids are gone");
+  assert.deepEqual(screenText(r, 3), ["c"]);
+});
+
 // -- a randomized model check against a miniature server ------------------------------------------------
 // The server side below follows wire/sync.py: a mirror of the client's cache with a capacity, LRU
 // eviction that never drops a row a shown pane uses, payloads only for rows the client lacks, packed

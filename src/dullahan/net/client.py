@@ -433,7 +433,7 @@ class ClientConnection:
 
     # -- sending -----------------------------------------------------------------------------------
     async def _send(self, body: dict[str, Any]) -> None:
-        data = dumps(body).encode()
+        data = dumps(body)
         try:
             await self.ws.send_frame(data, WSMsgType.TEXT)
         except (ConnectionError, RuntimeError):

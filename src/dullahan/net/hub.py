@@ -8,6 +8,7 @@ of history rows. It also holds the master role.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,8 @@ class SyncHub:
 
     def live_state(self, pane: Pane) -> PaneState | None:
         """The pane's shared state; None while its terminal is busy (a fresh view is on its way)."""
+        if self.session.styles.full:
+            self._new_style_epoch()
         view = pane.view()
         if view is None:
             return None
@@ -112,6 +115,23 @@ class SyncHub:
                            clipboard=meta.clipboard, progress=meta.progress)
         self._states[pane.id] = (key, state)
         return state
+
+    def _new_style_epoch(self) -> None:
+        """Reset the style table (it outgrew its capacity): every view is read again with new style ids and
+        every client gets a frame that clears its caches. Taken with every terminal locked, so no row read
+        with the old ids can slip into the new epoch."""
+        session = self.session
+        with ExitStack() as stack:
+            for pane in session.panes.values():
+                stack.enter_context(pane.locked_terminal())
+                pane.invalidate_view()
+            session.styles.reset()
+        self.interner.clear()
+        self._states.clear()
+        self._history.clear()
+        log.info("sync", "style table reset (new epoch)", epoch=session.styles.epoch)
+        for client in self.clients.values():
+            client.mark_all()
 
     def state_for(self, client: ClientConnection, pane: Pane) -> PaneState | None:
         """The live state, or this client's scrolled-back view of the pane's history.

@@ -1,9 +1,10 @@
 """A pane: one child process on a PTY, feeding one Ghostty terminal.
 
-Data path: the event loop reads the PTY master in large chunks; small reads on an idle pane are parsed
-at once (an echo costs no thread hop), anything else is queued for the terminal thread (``feeder``), so a
-flood never stalls the loop. After each feed the pane's effects (replies to queries, bell, title,
-clipboard, notifications, progress) are applied on the loop and the host is told the pane changed.
+Data path: the event loop reads the PTY master until it would block (64 KiB reads, up to 256 KiB a
+wake-up); a small read on an idle pane is parsed at once (an echo costs no thread hop), anything else is
+queued for the terminal thread (``feeder``), so a flood never stalls the loop. After each feed the pane's
+effects (replies to queries, bell, title, clipboard, notifications, progress) are applied on the loop and
+the host is told the pane changed.
 
 The screen is published as an immutable ``PaneView`` (rows, cursor, modes) that the sync layer reads
 without touching the terminal; it is refreshed on demand, by the terminal thread while it is busy with
@@ -22,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,8 +37,8 @@ from dullahan.term.view import PaneView, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024
-READS_PER_WAKEUP = 4
-INLINE_FEED_MAX = 4096
+READ_BATCH = 256 * 1024
+INLINE_FEED_MAX = 1024      # an echo or a prompt: parsed at once on the loop; more goes to the terminal thread
 PAUSE_READING_AT = 4 << 20
 RESUME_READING_AT = 512 << 10
 MAX_INPUT_QUEUE = 64 << 20
@@ -201,24 +202,32 @@ class Pane:
             self._reading = False
 
     def _on_readable(self) -> None:
+        """Read what the PTY holds (until it would block, up to READ_BATCH) and ingest it as one piece."""
         assert self.proc is not None
-        for _ in range(READS_PER_WAKEUP):
+        chunks: list[bytes] = []
+        total = 0
+        eof = False
+        while total < READ_BATCH:
             try:
                 data = os.read(self.proc.fd, READ_SIZE)
             except BlockingIOError:
-                return
+                break
             except OSError as e:
                 if e.errno != errno.EIO:
                     log.warning("pty", "read failed", pane=self.id, error=e.strerror)
-                data = b""
+                eof = True
+                break
             if not data:
-                self._on_eof()
-                return
-            self.bytes_out += len(data)
-            log.debug("pty", "read", pane=self.id, bytes=len(data))
-            self._ingest(data)
-            if not self._reading or len(data) < READ_SIZE:
-                return
+                eof = True
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            self.bytes_out += total
+            log.debug("pty", "read", pane=self.id, bytes=total, reads=len(chunks))
+            self._ingest(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if eof:
+            self._on_eof()
 
     def _on_eof(self) -> None:
         self._eof = True
@@ -359,6 +368,13 @@ class Pane:
             self._view = self._extract()
         return self._view
 
+    def invalidate_view(self) -> None:
+        """Forget the published view: the next one is read in full (the style table started a new epoch).
+        The caller holds the terminal lock."""
+        self._needs_full_read = True
+        self._thread_view = False
+        self._fed_seq += 1
+
     def latest_view(self) -> PaneView:
         """The last view read, possibly a little behind the terminal (for listings and mode checks)."""
         return self._view
@@ -388,6 +404,10 @@ class Pane:
         return True
 
     # -- terminal access from the loop -------------------------------------------------------------
+    def locked_terminal(self) -> AbstractContextManager[VTerm]:
+        """Hold this pane's terminal (for session-wide operations such as a style-table reset)."""
+        return self._terminal()
+
     @contextmanager
     def _terminal(self) -> Iterator[VTerm]:
         self._loop_waiting += 1

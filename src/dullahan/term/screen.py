@@ -58,9 +58,17 @@ _DIRTY_NAMES = ("clean", "partial", "full")
 
 
 class StyleTable:
-    """Styles interned by content into small ids that never change. Id 0 is the default style."""
+    """Styles interned by content into small ids. Id 0 is the default style.
 
-    def __init__(self) -> None:
+    An id keeps its meaning for one *epoch*. Truecolour output (gradients, image previews) can create
+    thousands of styles a second, so once the table holds more than ``capacity`` styles the owner resets it
+    (``reset``): a new epoch starts, every row must be read again, and every client drops its cache of
+    rows and styles (a frame with ``reset``). Memory stays bounded whatever programs print.
+    """
+
+    def __init__(self, capacity: int = 16_384) -> None:
+        self.capacity = capacity
+        self.epoch = 0
         self.styles: list[StyleKey] = [DEFAULT_STYLE]
         self._ids: dict[StyleKey, int] = {DEFAULT_STYLE: 0}
 
@@ -70,6 +78,15 @@ class StyleTable:
             sid = self._ids[key] = len(self.styles)
             self.styles.append(key)
         return sid
+
+    @property
+    def full(self) -> bool:
+        return len(self.styles) > self.capacity
+
+    def reset(self) -> None:
+        self.epoch += 1
+        self.styles = [DEFAULT_STYLE]
+        self._ids = {DEFAULT_STYLE: 0}
 
     def __len__(self) -> int:
         return len(self.styles)

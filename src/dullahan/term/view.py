@@ -49,20 +49,24 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     modes = ((MODE_MOUSE if vt.mouse_tracking() else 0) | (MODE_ALT_SCREEN if vt.alt_screen() else 0)
              | (MODE_BRACKETED_PASTE if vt.mode(2004) else 0) | (MODE_FOCUS if vt.mode(1004) else 0)
              | (MODE_APP_CURSOR if vt.mode(1) else 0))
-    palette = vt.palette()
-    overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
+    raw = vt.palette_bytes()
+    if raw == DEFAULT_PALETTE_BYTES:          # the usual case: no program touched the palette (OSC 4)
+        overrides: tuple[tuple[int, int], ...] = ()
+    else:
+        palette = [raw[i] << 16 | raw[i + 1] << 8 | raw[i + 2] for i in range(0, 768, 3)]
+        overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
     fg, bg = vt.default_colors()
     fg = -1 if fg == DEFAULT_COLORS[0] else fg
     bg = -1 if bg == DEFAULT_COLORS[1] else bg
     return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg)
 
 
-def _defaults() -> tuple[tuple[int, ...], tuple[int, int]]:
+def _defaults() -> tuple[bytes, tuple[int, ...], tuple[int, int]]:
     vt = VTerm(2, 2, 100)
     try:
-        return tuple(vt.palette()), vt.default_colors()
+        return vt.palette_bytes(), tuple(vt.palette()), vt.default_colors()
     finally:
         vt.close()
 
 
-DEFAULT_PALETTE, DEFAULT_COLORS = _defaults()
+DEFAULT_PALETTE_BYTES, DEFAULT_PALETTE, DEFAULT_COLORS = _defaults()

@@ -60,6 +60,7 @@ class VTerm:
         self.effects = TermEffects()
         self.cell_px = (8, 16)
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
+        self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         t = self.term._t[0]
         self.term.on_reply(self._on_reply)
         self._set(t, "BELL", "GhosttyTerminalBellFn", self._on_bell)
@@ -184,11 +185,15 @@ class VTerm:
     def total_rows(self) -> int:
         return int(get(self.term, "TOTAL_ROWS", "size_t"))
 
-    def palette(self) -> list[int]:
-        """The 256-colour palette as 0xRRGGBB ints (reflects OSC 4)."""
-        pal = ffi.new("GhosttyColorRgb[256]")
+    def palette_bytes(self) -> bytes:
+        """The 256-colour palette (reflects OSC 4) as 768 bytes of R, G, B: one call, cheap to compare."""
+        pal = self._palette_buf
         check(lib.ghostty_terminal_get(self.term._t[0], lib.GHOSTTY_TERMINAL_DATA_COLOR_PALETTE, pal), "palette")
-        raw = ffi.buffer(pal)[:]
+        return ffi.buffer(pal)[:]
+
+    def palette(self) -> list[int]:
+        """The 256-colour palette as 0xRRGGBB ints."""
+        raw = self.palette_bytes()
         return [raw[i] << 16 | raw[i + 1] << 8 | raw[i + 2] for i in range(0, 768, 3)]
 
     def default_colors(self) -> tuple[int, int]:

@@ -7,10 +7,11 @@ go back to the client in an ``error`` reply; it never closes the connection. See
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from dullahan.term.encode import KeyEvent, MouseEvent, WheelEvent
 
@@ -303,8 +304,8 @@ _PARSERS: dict[str, tuple[tuple[str, ...], Any]] = {
 def parse_message(text: str) -> Message:
     """One client message from its JSON text; ProtocolError when anything is off."""
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError) as e:   # bad JSON, absurd nesting, numbers with thousands of digits
+        obj = orjson.loads(text)
+    except (ValueError, RecursionError) as e:   # bad JSON, absurd nesting, integers beyond 64 bits
         raise ProtocolError("bad_json", f"not valid JSON: {str(e)[:100]}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
@@ -315,6 +316,6 @@ def parse_message(text: str) -> Message:
     return parse(_Fields(obj, kind, allowed))  # type: ignore[no-any-return]
 
 
-def dumps(obj: Any) -> str:
-    """Compact JSON for messages to clients (non-ASCII kept as is: smaller than \\u escapes)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON for messages to clients."""
+    return orjson.dumps(obj)

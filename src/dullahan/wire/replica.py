@@ -46,6 +46,9 @@ class Replica:
         if n != self.last_frame + 1:
             raise ValueError(f"frame {n} after {self.last_frame}")
         self.last_frame = n
+        if frame.get("reset"):
+            self.rows.clear()
+            self.styles = {0: (-1, -1, 0, -1)}
         if "layout" in frame:
             self.layout = frame["layout"]
         for sid, *style in frame.get("styles", ()):

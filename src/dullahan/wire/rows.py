@@ -14,7 +14,7 @@ from typing import Any
 
 from dullahan.term.screen import Row
 
-DEFAULT_INTERNER_CAPACITY = 200_000
+DEFAULT_INTERNER_CAPACITY = 32_768
 
 
 class RowInterner:
@@ -37,6 +37,10 @@ class RowInterner:
         else:
             ids.move_to_end(row)
         return rid
+
+    def clear(self) -> None:
+        """Forget every row (ids are still never reused: the counter goes on)."""
+        self._ids.clear()
 
     def __len__(self) -> int:
         return len(self._ids)

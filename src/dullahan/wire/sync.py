@@ -24,7 +24,7 @@ from dullahan.term.view import PaneView
 from dullahan.wire.protocol import ProtocolError
 from dullahan.wire.rows import RowInterner, encode_row, pack_ids
 
-DEFAULT_CACHE_ROWS = 16_384
+DEFAULT_CACHE_ROWS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,7 @@ class ClientSync:
     layout: Any = None
     rows_sent: int = 0
     frames_sent: int = 0
+    epoch: int = 0          # the style table's epoch this client's caches belong to
 
     @property
     def in_flight(self) -> int:
@@ -131,6 +132,9 @@ class ClientSync:
         ``layout`` is sent when it differs from the last one sent. Panes in ``force`` get every field and
         every row payload again (a resync).
         """
+        reset = self.epoch != styles.epoch
+        if reset:
+            self._start_epoch(styles.epoch)
         out_panes: list[dict[str, Any]] = []
         new_rows: list[Any] = []
         new_styles: list[list[int]] = []
@@ -142,6 +146,8 @@ class ClientSync:
             if entry is not None:
                 out_panes.append(entry)
         frame: dict[str, Any] = {"t": "f"}
+        if reset:
+            frame["reset"] = True
         if layout is not None and layout != self.layout:
             self.layout = layout
             frame["layout"] = layout
@@ -160,6 +166,15 @@ class ClientSync:
         self.frames_sent += 1
         frame["n"] = self.frame_no
         return frame
+
+    def _start_epoch(self, epoch: int) -> None:
+        """Style ids changed meaning: the client drops its rows and styles, and every pane starts over
+        (notifications and clipboard writes already delivered stay delivered)."""
+        self.epoch = epoch
+        self.mirror.clear()
+        self.styles_known = {0}
+        delivered = {pid: (s.notify_seq, s.clip_seq) for pid, s in self.sent.items()}
+        self.sent = {pid: _Sent(notify_seq=n, clip_seq=c) for pid, (n, c) in delivered.items()}
 
     def _pane_fields(self, st: PaneState, force: bool, new_rows: list[Any], new_styles: list[list[int]],
                      styles: StyleTable, in_frame: set[int]) -> dict[str, Any] | None:

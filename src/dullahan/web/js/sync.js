@@ -167,6 +167,12 @@ export class Replica {
     const n = Number(frame.n);
     if (n !== this.lastFrame + 1) this.outOfOrder++;
     this.lastFrame = n;
+    if (frame.reset === true) {
+      // The server's style table started a new epoch: style ids change meaning, drop rows and styles.
+      this.rows.clear();
+      this.styles.clear();
+      this.styles.set(0, DEFAULT_STYLE);
+    }
     if (frame.layout !== undefined) {
       this.layout = frame.layout;
       result.layout = true;
