@@ -216,3 +216,19 @@ def test_python_reads_the_same_bytes_we_wrote(tmp_path: Path) -> None:
         await async_wait_for(lambda: pane.exit is not None, 10)
         assert out.read_bytes() == text.encode()
     with_pane(["sh", "-c", script], body)
+
+
+def test_view_is_never_stale_once_the_terminal_thread_is_idle() -> None:
+    """Regression: a view read by the terminal thread mid-flood was handed out after the thread had parsed
+    more (e.g. leaving the alternate screen), and with the burst over nothing asked again: a client kept
+    the old screen for good."""
+    async def body(session: Session, pane: Pane) -> None:
+        await async_wait_for(lambda: "$" in screen_text(pane), 10)
+        pane.write(b"printf '\\033[?1049h\\141lt-screen'; sleep 0.2; printf '\\033[?1049l'; echo BACK-ON-PRIMARY\r")
+        await async_wait_for(lambda: "\nBACK-ON-PRIMARY" in pane.capture(), 10)
+        pane._thread_view = True   # as if the thread had read a view before the last output
+        view = pane.view()
+        assert view is not None
+        assert any("BACK-ON-PRIMARY" in row[0] for row in view.lines)
+        assert not any("alt-screen" in row[0] for row in view.lines)
+    with_pane(["bash", "--noprofile", "--norc"], body)

@@ -500,6 +500,7 @@ class ClientConnection:
 
     def _build(self, due: list[int], now: float) -> dict[str, Any] | None:
         hub, session = self.hub, self.session
+        hub.check_style_epoch()
         visible = set(hub.visible_panes())
         for pid in [pid for pid in self.sync.sent if pid not in visible]:
             self.sync.forget(pid)

@@ -99,8 +99,6 @@ class SyncHub:
 
     def live_state(self, pane: Pane) -> PaneState | None:
         """The pane's shared state; None while its terminal is busy (a fresh view is on its way)."""
-        if self.session.styles.full:
-            self._new_style_epoch()
         view = pane.view()
         if view is None:
             return None
@@ -115,6 +113,12 @@ class SyncHub:
                            clipboard=meta.clipboard, progress=meta.progress)
         self._states[pane.id] = (key, state)
         return state
+
+    def check_style_epoch(self) -> None:
+        """Start a new style epoch if the table outgrew its capacity. Called before a frame collects its
+        pane states, never while it does, so one frame never mixes style ids of two epochs."""
+        if self.session.styles.full:
+            self._new_style_epoch()
 
     def _new_style_epoch(self) -> None:
         """Reset the style table (it outgrew its capacity): every view is read again with new style ids and

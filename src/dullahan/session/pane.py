@@ -350,18 +350,20 @@ class Pane:
     def view(self) -> PaneView | None:
         """The current view, or None while the terminal thread is busy with this pane.
 
-        In that case the thread reads a fresh view after its current chunk and the host hears about it
-        (``pane_output``); the next call returns that view. Frames thus never carry a stale screen.
+        While the thread is busy it reads a fresh view after its current chunk when asked, and the host
+        hears about it (``pane_output``); that view is returned once even if the thread has parsed more
+        since, because more output means another ``pane_output`` follows. Once the thread is idle, the view
+        is always read up to date: the last frame of a burst is never a stale one.
         """
         view = self._view
         if view.seq == self._fed_seq:
             return view
-        if self._thread_view:
-            self._thread_view = False
-            return view
         with self._pending_lock:
             busy = self._scheduled
         if busy:
+            if self._thread_view:
+                self._thread_view = False
+                return view
             self._view_wanted = True
             return None
         with self._terminal():

@@ -7,7 +7,10 @@ every disconnect has a classified reason, and every client ends up showing exact
 What it does:
 
 1. starts a private server (own runtime/config dirs, ``bash --noprofile --norc``, self-signed certificate
-   with ``--tls``) or, with ``--port N``, uses the server running on that port;
+   with ``--tls``, stopped with ``quit`` at the end) or, with ``--port N``, uses the server running on that
+   port (its token from that port's tokens file, TLS if it serves TLS, its certificate not verified on
+   loopback); there it opens its own window, takes the master role for the typist, and closes the window at
+   the end;
 2. opens a 2x2 window (120x41) whose panes run output drivers (``soakgen.py``): floods of styled text,
    full-screen redraws (partly on the alternate screen), scrolling with ``seq`` and ``yes | head``, each in
    bursts with pauses; the fourth pane runs ``cat``;
@@ -27,7 +30,7 @@ that long to fill), an echo never arrived, the server refused a message of one o
 clients, a client could not connect, or the server died. The last line of the text
 output is one summary line (``SOAK PASS ...`` or ``SOAK FAIL ...``). With ``--json`` stdout is one JSON
 document (the whole report; its ``summary`` field holds the summary line) and the summary line is printed
-last on stderr.
+last on stderr. Bad arguments exit with status 2.
 """
 
 from __future__ import annotations

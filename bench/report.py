@@ -1,0 +1,431 @@
+"""Turns a results file into docs/BENCHMARKS.md and the plots in docs/bench/.
+
+Every number in the document comes from the results (median with min-max over the runs); the analysis of
+missed targets is hand-written in ``bench/ANALYSIS.md`` and included as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, Spread, percentile
+
+DOCS = ROOT / "docs"
+PLOTS = DOCS / "bench"
+ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
+MIB = 1024 * 1024
+ORDER = ("dullahan", "tmux", "terminado", "wetty", "bare")
+LABELS = {"dullahan": "Dullahan", "tmux": "tmux", "terminado": "terminado", "wetty": "WeTTY",
+          "bare": "bare PTY (floor)"}
+COLOURS = {"dullahan": "#7b2cbf", "tmux": "#2a9d8f", "terminado": "#e76f51", "wetty": "#f4a261", "bare": "#8d99ae"}
+
+
+def runs_of(results: dict[str, Any], figure: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in results.get("figures", {}).get(figure, []):
+        if "error" not in row:
+            out.setdefault(row["peer"], []).append(row["result"])
+    return {p: out[p] for p in ORDER if p in out}
+
+
+def errors_of(results: dict[str, Any], figure: str) -> list[str]:
+    return [f"{r['peer']} run {r['run']}: {r['error']}" for r in results.get("figures", {}).get(figure, [])
+            if "error" in r]
+
+
+def measured(doc: Doc, results: dict[str, Any], key: str) -> None:
+    info = results.get("figure_runs", {}).get(key)
+    if info:
+        doc.add(f"*Measured {info.get('started')}, {info.get('runs')} run(s) per peer: `{info.get('command')}`.*", "")
+
+
+def spread(runs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], float]) -> Spread:
+    return Spread.of([fn(r) for r in runs])
+
+
+def fmt(v: float, unit: str = "", digits: int = 2) -> str:
+    if v != v:
+        return "–"
+    if unit == "MB":
+        return f"{v / 1e6:.{digits}f} MB"
+    if unit == "B":
+        if abs(v) >= MIB:
+            return f"{v / MIB:.{digits}f} MiB"
+        if abs(v) >= 1024:
+            return f"{v / 1024:.{digits}f} KiB"
+        return f"{v:.0f} B"
+    return f"{v:.{digits}f}{(' ' + unit) if unit else ''}"
+
+
+def cell(s: Spread, unit: str = "", digits: int = 2) -> str:
+    if not s.n:
+        return "–"
+    if s.n == 1:
+        return fmt(s.median, unit, digits)
+    return f"{fmt(s.median, unit, digits)} ({fmt(s.lo, unit, digits)}–{fmt(s.hi, unit, digits)})"
+
+
+def ratio(a: float, b: float) -> str:
+    if a != a or b != b or not b:
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def judge(value: float, target: float, lower_is_better: bool = True, unit: str = "") -> str:
+    if value != value:
+        return "not measured"
+    ok = value <= target if lower_is_better else value >= target
+    if ok:
+        return "**met**"
+    if not target:
+        return "**missed**"
+    by = fmt(value - target, unit) if unit == "B" else f"{value - target:.2f}{(' ' + unit) if unit else ''}"
+    return f"**missed** by {by} ({value / target:.1f}× the target)"
+
+
+# -- plots --------------------------------------------------------------------------------------------------
+def bar_plot(path: Path, title: str, groups: list[str], series: dict[str, list[Spread]], ylabel: str,
+             log: bool = False, targets: dict[str, float] | None = None) -> None:
+    """One bar per peer in each group, median height, min-max whiskers."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    peers = list(series)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) * max(1, len(peers)) / 2.5), 4.2), dpi=110)
+    width = 0.8 / max(1, len(peers))
+    for i, peer in enumerate(peers):
+        xs = [g + (i - (len(peers) - 1) / 2) * width for g in range(len(groups))]
+        meds = [s.median if s.n else 0.0 for s in series[peer]]
+        lo = [max(0.0, s.median - s.lo) if s.n else 0.0 for s in series[peer]]
+        hi = [max(0.0, s.hi - s.median) if s.n else 0.0 for s in series[peer]]
+        ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=LABELS.get(peer, peer),
+               color=COLOURS.get(peer, "#999999"))
+    if targets:
+        for g, name in enumerate(groups):
+            t = targets.get(name)
+            if t is not None:
+                ax.hlines(t, g - 0.45, g + 0.45, colors="black", linestyles="dashed", linewidth=1)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# -- sections ---------------------------------------------------------------------------------------------------
+class Doc:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.targets: list[list[str]] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, head: list[str], rows: list[list[str]]) -> None:
+        self.add("| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|")
+        self.add(*("| " + " | ".join(r) + " |" for r in rows))
+        self.add("")
+
+    def target(self, figure: str, metric: str, target: str, value: str, verdict: str) -> None:
+        self.targets.append([figure, metric, target, value, verdict])
+
+
+def section_output(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "output")
+    doc.add("## Figure 1 — output: `seq 1 2000000` with one client", "")
+    measured(doc, results, "output")
+    if not runs:
+        doc.add("Not measured in this run.", "")
+        return
+    size = next(iter(runs.values()))[0]["output"]
+    doc.add(f"The command writes {size / 1e6:.1f} MB ({size} bytes with CR LF line ends) through the PTY. "
+            "*Time*: from pressing Enter until the end marker (printed after `seq` by the same command line) "
+            "reaches the client. *Server CPU*: user+system seconds of the server process over that time plus "
+            "0.5 s (tmux: the server, not its client; bare: the harness's own read loop). *Wire*: bytes the "
+            "client received (TCP payload from the kernel's counters; tmux: what its client wrote to its "
+            "terminal; bare: the PTY bytes themselves).", "")
+    t = {p: spread(r, lambda x: x["seconds"]) for p, r in runs.items()}
+    c = {p: spread(r, lambda x: x["cpu"]) for p, r in runs.items()}
+    w = {p: spread(r, lambda x: x["wire"]) for p, r in runs.items()}
+    floor = t.get("bare")
+    dul = t.get("dullahan")
+    rows = []
+    for p in runs:
+        rows.append([LABELS[p], cell(t[p], "s"), ratio(t[p].median, floor.median) if floor else "–",
+                     ratio(dul.median, t[p].median) if dul else "–", cell(c[p], "s"),
+                     ratio(c["dullahan"].median, c[p].median) if "dullahan" in c else "–",
+                     cell(w[p], "B"), f"{w[p].median / size * 100:.2f}%"])
+    doc.table(["peer", "time (median, min–max)", "× floor", "Dullahan ÷ peer", "server CPU", "Dullahan CPU ÷ peer",
+               "wire bytes", "wire / output"], rows)
+    doc.add(f"Runs per peer: {', '.join(f'{LABELS[p]} {len(r)}' for p, r in runs.items())}.", "")
+    bar_plot(PLOTS / "fig1-output.png", "seq 1 2000000: seconds until the end marker arrives", ["time (s)"],
+             {p: [t[p]] for p in runs}, "seconds")
+    bar_plot(PLOTS / "fig1-cpu.png", "seq 1 2000000: server CPU seconds", ["server CPU (s)"],
+             {p: [c[p]] for p in runs}, "CPU seconds")
+    doc.add("![figure 1: time](bench/fig1-output.png) ![figure 1: CPU](bench/fig1-cpu.png)", "")
+    if dul and floor:
+        doc.target("1 output", "time vs bare PTY floor", "≤ 1.10×", f"{dul.median / floor.median:.2f}×",
+                   judge(dul.median / floor.median, 1.10))
+    if "dullahan" in c and "tmux" in c:
+        r = c["dullahan"].median / c["tmux"].median
+        doc.target("1 output", "server CPU vs tmux", "≤ 1.00×", f"{r:.2f}× ({cell(c['dullahan'], 's')})",
+                   judge(r, 1.0))
+    if "dullahan" in w:
+        pct = w["dullahan"].median / size * 100
+        doc.target("1 output", "wire bytes / output", "< 1%", f"{pct:.2f}% ({fmt(w['dullahan'].median, 'B')})",
+                   judge(pct, 1.0, unit="%"))
+
+
+def latency_rows(runs: dict[str, list[dict[str, Any]]], key: str) -> tuple[dict[str, Spread], dict[str, Spread]]:
+    p50 = {p: spread(r, lambda x: percentile(x[key], 0.5) * 1000) for p, r in runs.items()}
+    p99 = {p: spread(r, lambda x: percentile(x[key], 0.99) * 1000) for p, r in runs.items()}
+    return p50, p99
+
+
+def section_echo(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "echo")
+    doc.add("## Figure 2 — echo latency at an idle prompt and during a flood in another pane", "")
+    measured(doc, results, "echo")
+    if not runs:
+        doc.add("Not measured in this run.", "")
+        return
+    keys = len(next(iter(runs.values()))[0]["idle"])
+    doc.add(f"{keys} keystrokes into `cat` per run, paced like a fast typist (the next key 20–30 ms after the "
+            "previous echo), Enter every 50. Latency: from writing the key to the moment the client received "
+            "what shows its echo (Dullahan: the frame whose pane shows the character at the cursor; tmux: its "
+            "client's output, fed to a terminal emulator in the harness; terminado, WeTTY, bare: the echoed "
+            "byte in the stream). Then the other pane (visible to the same client; for terminado, WeTTY and "
+            "bare a second terminal of the same server or process) runs `while :; do seq 1 100000; done` and "
+            "the same is measured again. Per run p50 and p99; the table shows their median (min–max) over "
+            "runs.", "")
+    i50, i99 = latency_rows(runs, "idle")
+    f50, f99 = latency_rows(runs, "flood")
+    floor50, floor99 = i50.get("bare"), i99.get("bare")
+    rows = []
+    for p in runs:
+        rows.append([LABELS[p], cell(i50[p], "ms", 3), cell(i99[p], "ms", 3),
+                     ratio(i50[p].median, floor50.median) if floor50 else "–",
+                     cell(f50[p], "ms", 3), cell(f99[p], "ms", 3),
+                     ratio(f99[p].median, floor99.median) if floor99 else "–"])
+    doc.table(["peer", "idle p50", "idle p99", "idle p50 × floor", "flood p50", "flood p99", "flood p99 × idle floor"],
+              rows)
+    if "dullahan" in runs:
+        d = "dullahan"
+        cmp = [f"{LABELS[p]} {ratio(i50[d].median, i50[p].median)} / {ratio(f99[d].median, f99[p].median)}"
+               for p in runs if p != d]
+        doc.add("Dullahan ÷ peer (idle p50 / flood p99): " + "; ".join(cmp) + ".", "")
+    bar_plot(PLOTS / "fig2-echo.png", "echo latency (ms, log scale)",
+             ["idle p50", "idle p99", "flood p50", "flood p99"],
+             {p: [i50[p], i99[p], f50[p], f99[p]] for p in runs}, "milliseconds", log=True,
+             targets={"idle p50": 0.3, "idle p99": 1.0, "flood p99": 2.0})
+    doc.add("![figure 2](bench/fig2-echo.png)", "")
+    if "dullahan" in runs:
+        doc.target("2 echo", "idle p50", "≤ 0.3 ms", cell(i50["dullahan"], "ms", 3),
+                   judge(i50["dullahan"].median, 0.3, unit="ms"))
+        doc.target("2 echo", "idle p99", "≤ 1 ms", cell(i99["dullahan"], "ms", 3),
+                   judge(i99["dullahan"].median, 1.0, unit="ms"))
+        doc.target("2 echo", "p99 during a flood in another pane", "≤ 2 ms", cell(f99["dullahan"], "ms", 3),
+                   judge(f99["dullahan"].median, 2.0, unit="ms"))
+
+
+def section_fanout(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "fanout")
+    doc.add("## Figure 3 — fan-out: one pane flooding, 20 viewers (5 reading at 100 KB/s)", "")
+    measured(doc, results, "fanout")
+    if not runs:
+        doc.add("Not measured in this run.", "")
+        return
+    doc.add("The master types 200 keys into `cat` in one pane while the other pane floods; 20 viewers watch both "
+            "panes from a separate process, 5 of them reading no faster than 100 KB/s (tmux: 20 read-only `tmux "
+            "attach -r` clients on PTYs; terminado: 20 more WebSockets on the same named terminals). RSS is "
+            "sampled every 0.5 s from 2 s into the flood to the end; CPU is the server's seconds per second. "
+            "WeTTY (a shell per connection) and the bare PTY cannot share a terminal and are not in this figure.",
+            "")
+    e50 = {p: spread(r, lambda x: percentile(x["echo"], 0.5) * 1000) for p, r in runs.items()}
+    e99 = {p: spread(r, lambda x: percentile(x["echo"], 0.99) * 1000) for p, r in runs.items()}
+    rs0 = {p: spread(r, lambda x: x["rss_start"]) for p, r in runs.items()}
+    rs1 = {p: spread(r, lambda x: x["rss_end"]) for p, r in runs.items()}
+    grow = {p: spread(r, lambda x: (x["rss_max"] - x["rss_start"]) / x["rss_start"] * 100) for p, r in runs.items()}
+    cpu = {p: spread(r, lambda x: x["cpu_per_s"]) for p, r in runs.items()}
+    rows = []
+    for p in runs:
+        dropped = sum((x.get("viewers_dropped") or 0) for x in runs[p])
+        rows.append([LABELS[p], cell(e50[p], "ms", 3), cell(e99[p], "ms", 3), cell(rs0[p], "B", 1),
+                     cell(rs1[p], "B", 1), cell(grow[p], "%", 1), cell(cpu[p], "", 2), str(dropped)])
+    doc.table(["peer", "master echo p50", "master echo p99", "RSS 2 s in", "RSS at end", "RSS growth (max)",
+               "server CPU s/s", "viewers dropped"], rows)
+    bar_plot(PLOTS / "fig3-fanout.png", "fan-out: master echo under a flood with 20 viewers (ms, log)",
+             ["echo p50", "echo p99"], {p: [e50[p], e99[p]] for p in runs}, "milliseconds", log=True,
+             targets={"echo p99": 5.0})
+    doc.add("![figure 3](bench/fig3-fanout.png)", "")
+    if "dullahan" in runs:
+        doc.target("3 fan-out", "master echo p99", "≤ 5 ms", cell(e99["dullahan"], "ms", 3),
+                   judge(e99["dullahan"].median, 5.0, unit="ms"))
+        doc.target("3 fan-out", "RSS flat during the flood", "≤ +5%", cell(grow["dullahan"], "%", 1),
+                   judge(grow["dullahan"].median, 5.0, unit="%"))
+
+
+def section_memory(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "memory")
+    doc.add("## Figure 4 — memory: idle server, 10 panes × 10,000 lines of 200-column scrollback", "")
+    measured(doc, results, "memory")
+    if not runs:
+        doc.add("Not measured in this run.", "")
+        return
+    doc.add("Ten 200x40 panes each print 10,000 lines of 200 random base64 characters (incompressible text, the "
+            "worst case), then the server idles 15 s (Dullahan compresses terminals idle for 5 s). *Per pane*: "
+            "RSS / 10. *Added per pane*: (RSS − RSS of the same server with its 10 empty panes) / 10. *Lines "
+            "held*: what `capture --scrollback` / `capture-pane -S -` returns per pane. terminado and WeTTY keep "
+            "no terminal state on the server and are not in this figure.", "")
+    total = {p: spread(r, lambda x: x["rss"]) for p, r in runs.items()}
+    per = {p: spread(r, lambda x: x["per_pane"]) for p, r in runs.items()}
+    added = {p: spread(r, lambda x: x["added_per_pane"]) for p, r in runs.items()}
+    empty = {p: spread(r, lambda x: x["rss_empty"]) for p, r in runs.items()}
+    rows = []
+    for p in runs:
+        held = [min(x["lines_held"]) for x in runs[p] if x.get("lines_held")]
+        rows.append([LABELS[p], cell(empty[p], "MB", 1), cell(total[p], "MB", 1), cell(per[p], "MB", 2),
+                     cell(added[p], "MB", 2), str(min(held)) if held else "–"])
+    doc.table(["peer", "RSS, 10 empty panes", "RSS, 10 full panes", "per pane", "added per pane",
+               "lines held (min)"], rows)
+    mb = {p: [Spread(s.median / 1e6, s.lo / 1e6, s.hi / 1e6, s.n) for s in (per[p], added[p])] for p in runs}
+    bar_plot(PLOTS / "fig4-memory.png", "memory per pane (MB) with 10,000 lines of 200 columns",
+             ["RSS / 10", "added per pane"], mb, "MB", targets={"RSS / 10": 5.0, "added per pane": 5.0})
+    doc.add("![figure 4](bench/fig4-memory.png)", "")
+    if "dullahan" in runs:
+        v = per["dullahan"].median / 1e6
+        doc.target("4 memory", "RSS per pane (total / 10)", "≤ 5 MB", cell(per["dullahan"], "MB", 2),
+                   judge(v, 5.0, unit="MB"))
+        a = added["dullahan"].median / 1e6
+        doc.target("4 memory", "scrollback added per pane", "≤ 5 MB", cell(added["dullahan"], "MB", 2),
+                   judge(a, 5.0, unit="MB"))
+
+
+def section_browser(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "browser")
+    doc.add("## Figure 5 — in the browser (headless Chromium)", "")
+    measured(doc, results, "browser")
+    errs = errors_of(results, "browser")
+    if not runs:
+        doc.add("Not measured in this run." + (" Errors: " + "; ".join(errs[:3]) if errs else ""), "")
+        return
+    doc.add("Headless Chromium (Debian's `chromium`, driven by Playwright), one browser for both clients. Times are "
+            "taken in the page, from the keydown (`performance.now()` in a capturing listener) to the moment the "
+            "client has drawn the result: Dullahan's row elements change (a MutationObserver on the screen, which "
+            "fires inside the client's `requestAnimationFrame` render), xterm.js's `onRender` for WeTTY; that "
+            "animation frame paints it. *seq*: Enter on `seq 1 100000` until `100000` and the next prompt are "
+            "drawn. *Keystroke to paint*: 100 letters typed into `cat`, 60–100 ms apart, while `while :; do seq 1 "
+            "100000; done` floods another terminal of the same server shown by the same browser (Dullahan: the "
+            "other pane of a 2-column window; WeTTY: a second page, since a WeTTY page shows one terminal); for "
+            "reference also 50 letters before the flood. Both pages have the same 1100x760 viewport; each client "
+            "sizes its terminal to it.", "")
+    seq = {p: spread(r, lambda x: x["seq_seconds"]) for p, r in runs.items()}
+    k50 = {p: spread(r, lambda x: percentile(x["keys"], 0.5) * 1000) for p, r in runs.items()}
+    k99 = {p: spread(r, lambda x: percentile(x["keys"], 0.99) * 1000) for p, r in runs.items()}
+    i50 = {p: spread(r, lambda x: percentile(x.get("keys_idle") or [], 0.5) * 1000) for p, r in runs.items()}
+    rows = [[LABELS[p], cell(seq[p], "s", 3), cell(k50[p], "ms", 2), cell(k99[p], "ms", 2), cell(i50[p], "ms", 2),
+             "×".join(map(str, runs[p][0].get("size", [])))] for p in runs]
+    doc.table(["peer", "seq 1 100000 to last line painted", "key to paint p50 (flood)", "key to paint p99 (flood)",
+               "key to paint p50 (no flood)", "terminal size"], rows)
+    bar_plot(PLOTS / "fig5-browser.png", "browser: seq 1 100000 (s) and keystroke-to-paint during a flood (ms)",
+             ["seq (s)", "key p50 (ms)", "key p99 (ms)"], {p: [seq[p], k50[p], k99[p]] for p in runs}, "", log=True)
+    doc.add("![figure 5](bench/fig5-browser.png)", "")
+    if errs:
+        doc.add("Errors: " + "; ".join(errs[:5]), "")
+
+
+def section_soak(doc: Doc) -> None:
+    doc.add("## Soak: `dullahan test soak`, 10 minutes over plain and TLS", "")
+    found = False
+    for mode in ("plain", "tls"):
+        path = PLOTS / f"soak-{mode}.json"
+        if not path.exists():
+            continue
+        found = True
+        r = json.loads(path.read_text())
+        e = r["echo"]
+        doc.add(f"### {mode}", "", "```", r.get("command", ""), r["summary"], "```", "")
+        d = ", ".join(f"{k} {v}" for k, v in r["disconnects"].items()) or "none"
+        t = r["totals"]
+        doc.table(["", ""], [
+            ["load", f"{r['seconds']:g} s, {r['clients']} clients ({r['slow']} slow), churn "
+                     f"{'yes' if r['churn'] else 'no'}; {r['wall_seconds']:g} s in all"],
+            ["disconnects (server, by reason)", d],
+            ["deliberate disconnects matched by client id",
+             f"{r['churn_matched']}/{r['churn_total']} ("
+             + ", ".join(f"{k} {v}" for k, v in r["churn_events"].items()) + ")"],
+            ["unexplained / healthy dropped", f"{r['unexplained']} / {r['healthy_dropped']}"],
+            ["final screens equal", f"{r['screens_equal']}/{r['screens_total']}"],
+            ["frames / bytes to clients", f"{t['frames_in']} / {fmt(t['bytes_in'], 'B')} "
+                                          f"(TCP {fmt(t['tcp_in'], 'B')})"],
+            ["messages / bytes from clients", f"{t['msgs_out']} / {fmt(t['bytes_out'], 'B')}"],
+            ["echo latency under load", f"p50 {e['p50_ms']:.2f} ms, p90 {e['p90_ms']:.2f} ms, p99 {e['p99_ms']:.2f} ms,"
+                                        f" max {e['max_ms']:.1f} ms ({e['count']} keys, {e['lost']} lost)"],
+            ["server RSS", f"{r['rss']['start'] / MIB:.1f} MiB → {r['rss']['end'] / MIB:.1f} MiB "
+                           f"({r['rss']['growth'] * 100:+.1f}%, max {r['rss']['max'] / MIB:.1f} MiB)"],
+            ["server CPU", f"{r['cpu_seconds']:.0f} s"],
+            ["verdict", "PASS" if r["passed"] else "FAIL: " + ", ".join(r["failures"])],
+        ])
+        samples = r.get("samples") or []
+        if samples:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            fig, ax = plt.subplots(figsize=(7, 3), dpi=110)
+            ax.plot([s[0] for s in samples], [s[1] / MIB for s in samples], color=COLOURS["dullahan"])
+            ax.set_xlabel("seconds")
+            ax.set_ylabel("server RSS (MiB)")
+            ax.set_title(f"soak ({mode}): server RSS")
+            ax.grid(alpha=0.3)
+            fig.tight_layout()
+            fig.savefig(PLOTS / f"soak-{mode}-rss.png")
+            plt.close(fig)
+            doc.add(f"![soak {mode} RSS](bench/soak-{mode}-rss.png)", "")
+    if not found:
+        doc.add("No soak results yet: run `python -m bench.run --soak 600` (or `dullahan test soak --seconds 600 "
+                "--json`).", "")
+
+
+def write(results: dict[str, Any]) -> Path:
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    doc = Doc()
+    body = Doc()
+    section_output(body, results)
+    section_echo(body, results)
+    section_fanout(body, results)
+    section_memory(body, results)
+    section_browser(body, results)
+    section_soak(body)
+    m = results["machine"]
+    doc.add("# Benchmarks", "",
+            "<!-- Generated by bench/run.py from " + results.get("file", "a results file") + "; do not edit by hand."
+            " The analysis comes from bench/ANALYSIS.md. -->", "",
+            f"Measured {results['started']} on {m['cpu']} ({m['cores']} cores), {m['memory']}, {m['os']}; "
+            f"Python {m['python']}. Shared machine: numbers are medians with min–max over {results['runs']} "
+            "interleaved runs (every round runs each peer once, in a rotating order).", "",
+            "Peers, all on loopback, each running `bash --noprofile --norc` in a 120x40 terminal:", "")
+    doc.add(*(f"- {line}" for line in m["peers"]), "")
+    doc.add("Regenerate everything (installs the peers first):", "", "```", "scripts/bench            # 5 runs",
+            "scripts/bench --quick    # 1 run, for a smoke test",
+            "python -m bench.run --figures 1,2 --runs 5   # some figures, peers already installed", "```", "",
+            f"This run: `{results.get('command', 'python -m bench.run')}` ({results.get('wall_seconds', 0):.0f} s).",
+            "")
+    doc.add("## Targets", "")
+    doc.table(["figure", "metric", "target", "Dullahan (median, min–max)", "verdict"], body.targets)
+    doc.lines += body.lines
+    if ANALYSIS.exists():
+        doc.add(ANALYSIS.read_text().rstrip(), "")
+    out = DOCS / "BENCHMARKS.md"
+    out.write_text("\n".join(doc.lines).rstrip() + "\n")
+    return out
+
