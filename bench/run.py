@@ -5,7 +5,8 @@
 
 Peers run interleaved: in every round each peer runs once, in an order that rotates from round to round, so
 slow drifts of a shared machine spread over all of them. Results (every raw number) go to
-``bench/results/results-<time>.json`` and ``bench/results/latest.json``; the document is written from them.
+``bench/results/results-<time>.json`` (kept locally) and ``docs/bench/results.json`` (committed with the
+document, so ``--report-only docs/bench/results.json`` regenerates it anywhere).
 ``--soak SECONDS`` also runs ``dullahan test soak`` over plain and TLS and keeps its reports in
 ``docs/bench/soak-{plain,tls}.json`` (the document always includes the soak reports found there).
 Measuring some figures only (``--figures 1``) keeps the last results of the others (``--fresh``: do not).
@@ -37,6 +38,7 @@ from bench.peers import PEERS
 from bench.peers.base import Peer
 
 RESULTS = ROOT / "bench" / "results"
+LATEST = report.PLOTS / "results.json"
 Measure = Callable[[Peer], Awaitable[dict[str, Any]]]
 
 
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if not figures:   # soaks only: keep the last results and rewrite the document with the new soak reports
         if args.soak:
             run_soaks(args.soak)
-        latest = RESULTS / "latest.json"
+        latest = LATEST
         if latest.exists():
             last: dict[str, Any] = json.loads(latest.read_text())
             last.setdefault("file", str(latest.relative_to(ROOT)))
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     run_info = {"started": results["started"], "runs": runs, "command": results["command"]}
     results["figures"] = measured
     results["figure_runs"] = {key: run_info for key in measured}
-    latest = RESULTS / "latest.json"
+    latest = LATEST
     if not args.fresh and latest.exists():
         # Figures not measured now keep their last results (each figure says when and how it was measured).
         previous = json.loads(latest.read_text())
@@ -232,16 +234,17 @@ def main(argv: list[str] | None = None) -> int:
                 results["figure_runs"][key] = previous.get("figure_runs", {}).get(key, {
                     "started": previous.get("started"), "runs": previous.get("runs"),
                     "command": previous.get("command")})
-    if args.soak:
-        run_soaks(args.soak)
     results["wall_seconds"] = round(time.monotonic() - started, 1)
+    # Saved before the soaks, so an interrupted soak never costs the figures.
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     text = json.dumps(results, indent=1, default=str)
-    path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
-    results["file"] = str(path.relative_to(ROOT))
+    for target in (path, LATEST):
+        target.write_text(text)
     log(f"results in {path}")
+    if args.soak:
+        run_soaks(args.soak)
+    results["file"] = str(LATEST.relative_to(ROOT))
     log(f"wrote {report.write(results)}")
     return 0
 

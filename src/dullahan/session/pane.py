@@ -1,8 +1,10 @@
 """A pane: one child process on a PTY, feeding one Ghostty terminal.
 
-Data path: the event loop reads the PTY master until it would block (64 KiB reads, up to 256 KiB a
-wake-up); a small read on an idle pane is parsed at once (an echo costs no thread hop), anything else is
-queued for the terminal thread (``feeder``), so a flood never stalls the loop. After each feed the pane's
+Data path: the event loop reads the PTY master once per wake-up (Linux hands out at most about 4 KiB a
+read, and each read of a flooding PTY costs ~0.1 ms, so reading "until it would block" would hold the loop
+for milliseconds while other panes' echoes wait); a small read on an idle pane is parsed at once (an echo
+costs no thread hop), anything else is queued for the terminal thread (``feeder``), so a flood never
+stalls the loop. After each feed the pane's
 effects (replies to queries, bell, title, clipboard, notifications, progress) are applied on the loop and
 the host is told the pane changed.
 
@@ -37,7 +39,6 @@ from dullahan.term.view import PaneView, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024
-READ_BATCH = 256 * 1024
 INLINE_FEED_MAX = 1024      # an echo or a prompt: parsed at once on the loop; more goes to the terminal thread
 PAUSE_READING_AT = 4 << 20
 RESUME_READING_AT = 512 << 10
@@ -202,32 +203,22 @@ class Pane:
             self._reading = False
 
     def _on_readable(self) -> None:
-        """Read what the PTY holds (until it would block, up to READ_BATCH) and ingest it as one piece."""
+        """Read what the PTY holds, one read per wake-up (see the module's docstring), and ingest it."""
         assert self.proc is not None
-        chunks: list[bytes] = []
-        total = 0
-        eof = False
-        while total < READ_BATCH:
-            try:
-                data = os.read(self.proc.fd, READ_SIZE)
-            except BlockingIOError:
-                break
-            except OSError as e:
-                if e.errno != errno.EIO:
-                    log.warning("pty", "read failed", pane=self.id, error=e.strerror)
-                eof = True
-                break
-            if not data:
-                eof = True
-                break
-            chunks.append(data)
-            total += len(data)
-        if chunks:
-            self.bytes_out += total
-            log.debug("pty", "read", pane=self.id, bytes=total, reads=len(chunks))
-            self._ingest(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        if eof:
+        try:
+            data = os.read(self.proc.fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:
+                log.warning("pty", "read failed", pane=self.id, error=e.strerror)
+            data = b""
+        if not data:
             self._on_eof()
+            return
+        self.bytes_out += len(data)
+        log.debug("pty", "read", pane=self.id, bytes=len(data))
+        self._ingest(data)
 
     def _on_eof(self) -> None:
         self._eof = True
