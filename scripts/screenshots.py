@@ -1,0 +1,109 @@
+"""Takes the screenshots in docs/screenshots/: a master page with a 2x2 window of colourful full-screen
+programs, and a view page watching the same window.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Runs a private server (real shells, `bash --noprofile --norc`) and Debian's headless Chromium, like the
+browser tests. Programs: vim with syntax colouring, top in colour mode, a palette of 256 and truecolour
+cells with text styles, wide characters and emoji, and `git log --graph` in colour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from dullahan.testing.server import DullahanServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+SETTINGS = {"theme": "dark", "fontSize": 13, "lineHeight": 1.2, "cursorBlink": "off"}
+
+PALETTE = r'''
+import sys
+w = sys.stdout.write
+w("\x1b[1m256 colours\x1b[0m\n")
+for row in range(16):
+    w("".join(f"\x1b[48;5;{row * 16 + c}m  " for c in range(16)) + "\x1b[0m\n")
+w("\x1b[1mtruecolour\x1b[0m\n")
+for y in range(3):
+    w("".join(f"\x1b[48;2;{x * 4};{y * 100};{255 - x * 4}m " for x in range(64)) + "\x1b[0m\n")
+w("\x1b[1mbold\x1b[0m \x1b[3mitalic\x1b[0m \x1b[2mfaint\x1b[0m \x1b[4munderline\x1b[0m "
+  "\x1b[9mstrike\x1b[0m \x1b[7minverse\x1b[0m \x1b[38;2;255;140;0morange\x1b[0m\n")
+w("wide: \u6f22\u5b57\u304b\u306a | emoji: \U0001f600\U0001f680\U0001f44d\U0001f3fd | "
+  "\x1b]8;;https://example.com\x1b\\a link\x1b]8;;\x1b\\\n")
+'''
+
+
+def wait_text(server: DullahanServer, pane: int, needle: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in server.call("capture", pane=pane)["text"]:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"pane {pane} never showed {needle!r}")
+
+
+def open_page(browser: Browser, server: DullahanServer, role: str, width: int, height: int) -> Page:
+    ctx = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    stored = json.dumps(json.dumps(SETTINGS))
+    ctx.add_init_script(f"try {{ localStorage.setItem('dullahan.settings.v1', {stored}); }} catch (e) {{}}")
+    page = ctx.new_page()
+    page.goto(f"{server.base_url}?token={server.tokens()[role]}")
+    page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
+                           "&& document.querySelectorAll('.pane .row').length > 0", timeout=15_000)
+    return page
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = DullahanServer.start_private()
+    try:
+        assert server.tmp is not None
+        palette = server.tmp / "palette.py"
+        palette.write_text(PALETTE)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            master = open_page(browser, server, "master", 1400, 860)
+            window = server.call("new-window", layout="2x2")
+            panes = [pid for pid in window["panes"] if pid]
+            vim, top, colours, log = panes[:4]
+            server.call("send", pane=vim, enter=True,
+                        text=f"TERM=xterm-256color vim -N -u NONE -c 'syntax on' -c 'set number' "
+                             f"{ROOT / 'src/dullahan/session/pane.py'} +204")
+            server.call("send", pane=top, text="TERM=xterm-256color top -d 1", enter=True)
+            server.call("send", pane=colours, text=f"clear; python3 {palette}", enter=True)
+            server.call("send", pane=log, enter=True,
+                        text=f"clear; git -C {ROOT} log --graph --color=always --oneline --decorate -n 60 "
+                             "| cat")
+            wait_text(server, top, "load average")
+            server.call("send", pane=top, text="z")     # top's colour mode
+            wait_text(server, vim, "def _on_readable")
+            wait_text(server, colours, "emoji")
+            time.sleep(1.5)
+            master.screenshot(path=str(args.out / "2x2-master.png"))
+            viewer = open_page(browser, server, "view", 1000, 700)
+            viewer.click(".pane .pbody >> nth=2")
+            viewer.keyboard.type("x")   # refused: a viewer cannot type
+            time.sleep(0.8)
+            viewer.screenshot(path=str(args.out / "view.png"))
+            server.call("send", pane=vim, text="\x1b:q!", enter=True)
+            server.call("send", pane=top, text="q")
+            browser.close()
+    finally:
+        server.stop()
+    print(f"wrote {args.out / '2x2-master.png'} and {args.out / 'view.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
