@@ -42,6 +42,7 @@ import json
 import random
 import re
 import shlex
+import signal
 import statistics
 import string
 import sys
@@ -728,7 +729,12 @@ def options_from_args(args: argparse.Namespace) -> SoakOptions:
 
 
 def run_soak(opts: SoakOptions) -> dict[str, Any]:
-    return asyncio.run(Soak(opts).run())
+    # SIGTERM ends the run like Ctrl+C does: the clean-up stops the private server instead of orphaning it.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return asyncio.run(Soak(opts).run())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_soak_cli(args: argparse.Namespace) -> int:
@@ -738,6 +744,9 @@ def run_soak_cli(args: argparse.Namespace) -> int:
         return 2
     try:
         report = run_soak(opts)
+    except KeyboardInterrupt:
+        print("dullahan: soak interrupted; its private server was stopped", file=sys.stderr)
+        return 130
     except (ServerError, RequestError, OSError) as e:
         print(f"dullahan: soak could not run: {e}", file=sys.stderr)
         print(f"SOAK FAIL {'tls' if opts.tls else 'plain'} {opts.seconds:g}s error={e.__class__.__name__}",
