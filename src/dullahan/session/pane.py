@@ -270,6 +270,12 @@ class Pane:
         with self._pending_lock:
             if not self._pending:
                 self._scheduled = False
+                # A view asked for after this thread's last chunk: nobody would read it, so wake the loop,
+                # which reads it itself now that the thread is idle (view() set the flag under this lock).
+                wanted, self._view_wanted = self._view_wanted, False
+                if wanted and not self._after_feed_queued:
+                    self._after_feed_queued = True
+                    self._loop.call_soon_threadsafe(self._after_feed)
                 return False
             data = self._take_pending(limit)
             resume = not self._reading and self._pending_size < RESUME_READING_AT
@@ -351,11 +357,12 @@ class Pane:
             return view
         with self._pending_lock:
             busy = self._scheduled
+            if busy and not self._thread_view:
+                self._view_wanted = True
         if busy:
             if self._thread_view:
                 self._thread_view = False
                 return view
-            self._view_wanted = True
             return None
         with self._terminal():
             self._view = self._extract()
