@@ -15,7 +15,6 @@ has drawn the result: for Dullahan a MutationObserver on its screen (its rows ch
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import string
 from pathlib import Path
@@ -24,10 +23,8 @@ from typing import Any
 from bench.peers.base import Peer
 from bench.peers.dullahan import DullahanPeer
 from bench.peers.wetty import WettyPeer
+from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1100, "height": 760}
 KEYS = 100
 IDLE_KEYS = 50
@@ -107,8 +104,7 @@ async def _dullahan(browser: Any, peer: DullahanPeer, rnd: random.Random) -> dic
     server = peer.server
     assert server is not None
     ctx = await browser.new_context(viewport=VIEWPORT)
-    stored = json.dumps(json.dumps(SETTINGS))
-    await ctx.add_init_script(f"try {{ localStorage.setItem('dullahan.settings.v1', {stored}); }} catch (e) {{}}")
+    await ctx.add_init_script(settings_script(SETTINGS))
     page = await ctx.new_page()
     await page.goto(f"{server.base_url}?token={server.tokens()['master']}")
     await page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
@@ -219,7 +215,7 @@ async def measure(peer: Peer, seed: int = 1) -> dict[str, Any]:
         raise RuntimeError(f"{CHROMIUM} is missing (apt-get install chromium)")
     rnd = random.Random(seed)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             if isinstance(peer, DullahanPeer):
                 return await _dullahan(browser, peer, rnd)

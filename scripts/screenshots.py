@@ -11,18 +11,16 @@ cells with text styles, wide characters and emoji, and `git log --graph` in colo
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 from dullahan.testing.server import DullahanServer
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SETTINGS = {"theme": "dark", "fontSize": 13, "lineHeight": 1.2, "cursorBlink": "off"}
 
 PALETTE = r'''
@@ -52,8 +50,7 @@ def wait_text(server: DullahanServer, pane: int, needle: str, timeout: float = 1
 
 def open_page(browser: Browser, server: DullahanServer, role: str, width: int, height: int) -> Page:
     ctx = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
-    stored = json.dumps(json.dumps(SETTINGS))
-    ctx.add_init_script(f"try {{ localStorage.setItem('dullahan.settings.v1', {stored}); }} catch (e) {{}}")
+    ctx.add_init_script(settings_script(SETTINGS))
     page = ctx.new_page()
     page.goto(f"{server.base_url}?token={server.tokens()[role]}")
     page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
@@ -72,7 +69,7 @@ def main() -> int:
         palette = server.tmp / "palette.py"
         palette.write_text(PALETTE)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             master = open_page(browser, server, "master", 1400, 860)
             window = server.call("new-window", layout="2x2")
             panes = [pid for pid in window["panes"] if pid]

@@ -23,13 +23,11 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 from helpers import ServerProc, wait_for
 
 T = TypeVar("T")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # Settings every test page starts with: a known theme and font, so colours and sizes are predictable.
 TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
@@ -79,9 +77,7 @@ class Pages:
                                        permissions=permissions or [])
         self.contexts.append(ctx)
         # Initial settings, unless the page already stored its own (a reload keeps what the user chose).
-        stored = json.dumps({**TEST_SETTINGS, **(settings or {})})
-        ctx.add_init_script("try { if (!localStorage.getItem('dullahan.settings.v1')) "
-                            f"localStorage.setItem('dullahan.settings.v1', {json.dumps(stored)}); }} catch (e) {{}}")
+        ctx.add_init_script(settings_script({**TEST_SETTINGS, **(settings or {})}, keep_existing=True))
         page = ctx.new_page()
         self.pages.append(page)
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
