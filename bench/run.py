@@ -209,10 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     if not figures:   # soaks only: keep the last results and rewrite the document with the new soak reports
         if args.soak:
             run_soaks(args.soak)
-        latest = LATEST
-        if latest.exists():
-            last: dict[str, Any] = json.loads(latest.read_text())
-            last.setdefault("file", str(latest.relative_to(ROOT)))
+        if LATEST.exists():
+            last: dict[str, Any] = json.loads(LATEST.read_text())
+            last.setdefault("file", str(LATEST.relative_to(ROOT)))
             log(f"wrote {report.write(last)}")
         return 0
     started = time.monotonic()
@@ -224,10 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     run_info = {"started": results["started"], "runs": runs, "command": results["command"]}
     results["figures"] = measured
     results["figure_runs"] = {key: run_info for key in measured}
-    latest = LATEST
-    if not args.fresh and latest.exists():
+    if not args.fresh and LATEST.exists():
         # Figures not measured now keep their last results (each figure says when and how it was measured).
-        previous = json.loads(latest.read_text())
+        previous = json.loads(LATEST.read_text())
         for key, rows in previous.get("figures", {}).items():
             if key not in measured:
                 results["figures"][key] = rows

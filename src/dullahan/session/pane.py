@@ -4,9 +4,8 @@ Data path: the event loop reads the PTY master once per wake-up (Linux hands out
 read, and each read of a flooding PTY costs ~0.1 ms, so reading "until it would block" would hold the loop
 for milliseconds while other panes' echoes wait); a small read on an idle pane is parsed at once (an echo
 costs no thread hop), anything else is queued for the terminal thread (``feeder``), so a flood never
-stalls the loop. After each feed the pane's
-effects (replies to queries, bell, title, clipboard, notifications, progress) are applied on the loop and
-the host is told the pane changed.
+stalls the loop. After each feed the pane's effects (replies to queries, bell, title, clipboard,
+notifications, progress) are applied on the loop and the host is told the pane changed.
 
 The screen is published as an immutable ``PaneView`` (rows, cursor, modes) that the sync layer reads
 without touching the terminal; it is refreshed on demand, by the terminal thread while it is busy with
@@ -272,10 +271,9 @@ class Pane:
                 self._scheduled = False
                 # A view asked for after this thread's last chunk: nobody would read it, so wake the loop,
                 # which reads it itself now that the thread is idle (view() set the flag under this lock).
-                wanted, self._view_wanted = self._view_wanted, False
-                if wanted and not self._after_feed_queued:
-                    self._after_feed_queued = True
-                    self._loop.call_soon_threadsafe(self._after_feed)
+                if self._view_wanted:
+                    self._view_wanted = False
+                    self._queue_after_feed()
                 return False
             data = self._take_pending(limit)
             resume = not self._reading and self._pending_size < RESUME_READING_AT
@@ -285,14 +283,18 @@ class Pane:
                 self._view_wanted = False
                 self._view = self._extract()
                 self._thread_view = True
-        if not self._after_feed_queued:
-            self._after_feed_queued = True
-            self._loop.call_soon_threadsafe(self._after_feed)
+        self._queue_after_feed()
         if resume:
             self._loop.call_soon_threadsafe(self._maybe_resume_reading)
         while self._loop_waiting:   # let the event loop take the terminal between chunks
             time.sleep(0.0001)
         return True
+
+    def _queue_after_feed(self) -> None:
+        """Terminal thread: have the loop run ``_after_feed`` once, however many feeds come before it runs."""
+        if not self._after_feed_queued:
+            self._after_feed_queued = True
+            self._loop.call_soon_threadsafe(self._after_feed)
 
     def _maybe_resume_reading(self) -> None:
         with self._pending_lock:
