@@ -162,11 +162,11 @@ def test_flags_override_config_file(isolated_xdg: dict[str, str]) -> None:
 
 
 def test_settings_apply_rejects_bad_values() -> None:
-    for values, message in (({"port": 0}, "out of range"), ({"insecure": "yes"}, "true or false"),
+    for values, message in (({"port": 0}, "port must be within 1..65535"), ({"insecure": "yes"}, "true or false"),
                             ({"ping_interval": 0.1}, "ping_interval"), ({"shell": []}, "'shell'"),
                             ({"bind": 5}, "'bind' must be a string")):
         with pytest.raises(ConfigError, match=re.escape(message)):
-            Settings().apply(values, "test")
+            Settings.load(values, "test")
 
 
 def test_non_loopback_bind_needs_tls_or_insecure(dullahan_env: dict[str, str]) -> None:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dullahan.term.encode import (
-    MAX_WHEEL_STEPS,
-    InputEncoder,
-    KeyEvent,
-    MouseEvent,
-    WheelEvent,
-    ghostty_key,
-    key_text,
-)
+from dullahan.shapes import KeyEvent, MouseEvent, WheelEvent
+from dullahan.term.encode import MAX_WHEEL_STEPS, InputEncoder, ghostty_key, key_text
 from dullahan.term.ghostty import ffi, lib
 from dullahan.term.vt import VTerm
 

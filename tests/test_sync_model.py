@@ -15,7 +15,8 @@ import random
 
 import pytest
 
-from dullahan.term.screen import ScreenReader, StyleTable, row_cells
+from dullahan.shapes import StyleTable, row_cells
+from dullahan.term.screen import ScreenReader
 from dullahan.term.view import read_view
 from dullahan.term.vt import VTerm
 from dullahan.wire.replica import Hole, Replica

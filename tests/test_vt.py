@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dullahan.term.screen import BOLD, ITALIC, RGB_FLAG, UNDERLINE_SHIFT, ScreenReader, StyleTable
+from dullahan.shapes import BOLD, ITALIC, RGB_FLAG, UNDERLINE_SHIFT, StyleTable
+from dullahan.term.screen import ScreenReader
 from dullahan.term.vt import VTerm
 from helpers import StartServer, capture_until
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import stat
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 DEFAULT_PORT = 7681
 MAX_CONFIG_BYTES = 256 * 1024
@@ -74,35 +77,68 @@ class RuntimePaths:
         return self.directory / f"server-{self.port}.log"
 
 
-def validate_port(port: int) -> int:
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"port {port} is out of range 1..65535")
-    return port
+Seconds = float
+_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+          "array": "a list", "object": "an object", "null": "null"}
 
 
-@dataclass
-class Settings:
-    """Everything a server is started with. Defaults < config.json < command-line flags."""
+def _within(lo: float, hi: float) -> msgspec.Meta:
+    return msgspec.Meta(ge=lo, le=hi)
 
-    port: int = DEFAULT_PORT
-    bind: str = "127.0.0.1"
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything a server is started with. Defaults < config.json < command-line flags.
+
+    Every field is typed and range-checked by msgspec when settings are loaded (``Settings.load``), so a
+    value that would break the server later (a zero frame interval, a negative limit) stops ``serve`` with
+    a message naming the file and the key.
+    """
+
+    port: Annotated[int, _within(1, 65535)] = DEFAULT_PORT
+    bind: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] = "127.0.0.1"
     tls_cert: str | None = None
     tls_key: str | None = None
     insecure: bool = False
-    shell: list[str] = field(default_factory=list)
-    scrollback_lines: int = 10_000
-    initial_layout: str = "single"
+    shell: list[str] = []
+    scrollback_lines: Annotated[int, _within(100, 1_000_000)] = 10_000
+    initial_layout: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "single"
     # Network limits and timers (SPEC §4, §7).
-    ping_interval: float = 20.0
-    ping_timeout: float = 20.0
-    hello_timeout: float = 10.0
-    max_message_bytes: int = 1 << 20
-    max_paste_bytes: int = 16 << 20
-    max_header_bytes: int = 16 << 10
-    max_messages_per_second: int = 400
-    max_connections: int = 64
-    frames_in_flight: int = 3
-    frame_interval: float = 1 / 60
+    ping_interval: Annotated[Seconds, _within(1, 3600)] = 20.0
+    ping_timeout: Annotated[Seconds, _within(1, 3600)] = 20.0
+    hello_timeout: Annotated[Seconds, _within(1, 600)] = 10.0
+    max_message_bytes: Annotated[int, _within(4096, 64 << 20)] = 1 << 20
+    max_paste_bytes: Annotated[int, _within(4096, 256 << 20)] = 16 << 20
+    max_header_bytes: Annotated[int, _within(1024, 1 << 20)] = 16 << 10
+    max_messages_per_second: Annotated[int, _within(10, 100_000)] = 400
+    max_connections: Annotated[int, _within(1, 10_000)] = 64
+    frames_in_flight: Annotated[int, _within(1, 64)] = 3
+    frame_interval: Annotated[Seconds, _within(0.001, 1.0)] = 1 / 60
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.max_paste_bytes < self.max_message_bytes:
+            raise ValueError("max_paste_bytes must be at least max_message_bytes")
+
+    @classmethod
+    def load(cls, values: dict[str, Any], origin: str, base: Settings | None = None) -> Settings:
+        """``base`` (default: the defaults) with ``values`` applied; ConfigError naming ``origin`` and the
+        key when a value is unusable. ``None`` values are skipped (flags that were not given)."""
+        merged = msgspec.structs.asdict(base) if base is not None else {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key == "shell":
+                value = _shell_argv(value, origin)
+            merged[key] = value
+        try:
+            return msgspec.convert(merged, cls)
+        except msgspec.ValidationError as e:
+            raise ConfigError(f"{origin}: {_explain(str(e))}") from None
+
+    def replace(self, **values: Any) -> Settings:
+        """A copy with some fields changed, validated like a loaded file."""
+        return Settings.load(values, "settings", self)
 
     def shell_argv(self) -> list[str]:
         if self.shell:
@@ -111,53 +147,45 @@ class Settings:
         argv = shlex.split(env_shell) if os.environ.get("DULLAHAN_SHELL") else [env_shell]
         return argv or ["/bin/sh"]
 
-    def apply(self, values: dict[str, Any], origin: str) -> None:
-        """Set fields from a mapping (a config file or flags), checking names and types."""
-        known = {f.name: f for f in fields(self)}
-        for key, value in values.items():
-            if value is None:
-                continue
-            if key not in known:
-                raise ConfigError(f"{origin}: unknown setting {key!r}")
-            current = getattr(self, key)
-            if key == "shell":
-                if isinstance(value, str):
-                    value = shlex.split(value)
-                if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-                    raise ConfigError(f"{origin}: 'shell' must be a command line or a list of strings")
-            elif isinstance(current, bool) or key == "insecure":
-                if not isinstance(value, bool):
-                    raise ConfigError(f"{origin}: {key!r} must be true or false")
-            elif isinstance(current, int) and not isinstance(current, bool):
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise ConfigError(f"{origin}: {key!r} must be an integer")
-            elif isinstance(current, float):
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ConfigError(f"{origin}: {key!r} must be a number")
-                value = float(value)
-            elif key in ("tls_cert", "tls_key", "bind", "initial_layout") and not isinstance(value, str):
-                raise ConfigError(f"{origin}: {key!r} must be a string")
-            setattr(self, key, value)
-        try:
-            self.check()
-        except ConfigError as e:
-            raise ConfigError(f"{origin}: {e}") from None
 
-    def check(self) -> None:
-        validate_port(self.port)
-        if not 100 <= self.scrollback_lines <= 1_000_000:
-            raise ConfigError("scrollback_lines must be within 100..1000000")
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ConfigError("--tls-cert and --tls-key go together")
-        for name, lo, hi in (("ping_interval", 1, 3600), ("ping_timeout", 1, 3600), ("hello_timeout", 1, 600)):
-            if not lo <= getattr(self, name) <= hi:
-                raise ConfigError(f"{name} must be within {lo}..{hi} seconds")
-        if not 4096 <= self.max_message_bytes <= 64 << 20:
-            raise ConfigError("max_message_bytes must be within 4 KiB..64 MiB")
-        if not self.max_message_bytes <= self.max_paste_bytes <= 256 << 20:
-            raise ConfigError("max_paste_bytes must be within max_message_bytes..256 MiB")
-        if not 1 <= self.frames_in_flight <= 64:
-            raise ConfigError("frames_in_flight must be within 1..64")
+def _shell_argv(value: object, origin: str) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as e:
+            raise ConfigError(f"{origin}: 'shell' is not a valid command line: {e}") from None
+    if not (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)):
+        raise ConfigError(f"{origin}: 'shell' must be a command line or a list of strings")
+    return value
+
+
+def _explain(error: str) -> str:
+    """msgspec's validation message in the words of a settings file: which key, what it must be."""
+    message, _, where = error.partition(" - at `$.")
+    key = where.rstrip("`").split("[", 1)[0].split(".", 1)[0]
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        return f"unknown setting {unknown.group(1)!r}"
+    if message == "Expected `object`, got `array`" or (message.startswith("Expected `object`") and not key):
+        return "the top level must be an object"
+    wrong = re.fullmatch(r"Expected `([\w |]+)`, got `(\w+)`", message)
+    if wrong and key:
+        wanted = " or ".join(_NAMES.get(t.strip(), t.strip()) for t in wrong.group(1).split("|")
+                             if t.strip() != "null")
+        return f"{key!r} must be {wanted}"
+    if key and message.startswith("Expected `"):   # a range or length constraint: say the whole range
+        info = next((f.type for f in msgspec.inspect.type_info(Settings).fields if f.name == key), None)
+        lo, hi = getattr(info, "ge", None), getattr(info, "le", None)
+        if lo is not None and hi is not None:
+            return f"{key} must be within {_num(lo)}..{_num(hi)}"
+        shortest, longest = getattr(info, "min_length", None), getattr(info, "max_length", None)
+        if shortest is not None and longest is not None:
+            return f"{key} must be {shortest} to {longest} characters long"
+    return f"{key}: {message}" if key else message
+
+
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def load_json_file(path: Path, what: str) -> Any | None:
@@ -179,12 +207,11 @@ def load_json_file(path: Path, what: str) -> Any | None:
 
 def load_settings(overrides: dict[str, Any]) -> Settings:
     """Defaults, then ``config.json`` from the config directory, then ``overrides`` (flags)."""
-    settings = Settings()
     path = config_dir() / "config.json"
     data = load_json_file(path, "config file")
+    settings = Settings()
     if data is not None:
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path}: the top level must be an object")
-        settings.apply(data, f"config file {path}")
-    settings.apply(overrides, "command line")
-    return settings
+        settings = Settings.load(data, f"config file {path}")
+    return Settings.load(overrides, "command line", settings)

@@ -132,8 +132,9 @@ class Server:
             self.session.new_window(self.settings.initial_layout)
             self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))
             await self.ipc.start()
+            from dullahan.hub import SyncHub
             from dullahan.net.web import WebServer
-            self.web = WebServer(self)
+            self.web = WebServer(self.settings, self.tokens, self.session, SyncHub(self.session))
             await self.web.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)

@@ -7,18 +7,34 @@ prints as text or, with ``--json``, as it is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dullahan import __version__, tokens
+from dullahan.config import RuntimePaths, Settings
 from dullahan.ipc.protocol import MAX_TEXT, Args, RequestError
 from dullahan.log import SpecError, log
 from dullahan.session.pane import InputFull, PaneDead
-from dullahan.session.session import SessionError
+from dullahan.session.session import Session, SessionError
 
-if TYPE_CHECKING:
-    from dullahan.server import Server
 
-Handler = Callable[["Server", Args], Any]
+class Server(Protocol):
+    """What the commands need of the server process (``dullahan.server.Server`` provides it)."""
+
+    settings: Settings
+    session: Session
+    paths: RuntimePaths
+    pid: int
+
+    def uptime(self) -> float: ...
+    def urls(self) -> dict[str, str]: ...
+    def set_tokens(self, new: tokens.Tokens) -> None: ...
+    def client_count(self) -> int: ...
+    def client_list(self) -> list[dict[str, Any]]: ...
+    def disconnect_counts(self) -> dict[str, int]: ...
+    def request_stop(self, reason: str) -> None: ...
+
+
+Handler = Callable[[Server, Args], Any]
 MAX_ID = 2**31
 
 COMMANDS: dict[str, tuple[set[str], Handler]] = {}

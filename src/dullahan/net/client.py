@@ -27,7 +27,7 @@ from dullahan.net import disconnect as dc
 from dullahan.net.disconnect import Disconnect
 from dullahan.session.pane import InputFull, Pane, PaneDead
 from dullahan.session.session import SessionError
-from dullahan.term.view import MODE_MOUSE
+from dullahan.shapes import MODE_MOUSE
 from dullahan.wire import protocol as p
 from dullahan.wire.protocol import ProtocolError, dumps
 from dullahan.wire.sync import ClientSync

@@ -16,21 +16,20 @@ import asyncio
 import collections
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from dullahan.config import Settings
+from dullahan.hub import SyncHub
 from dullahan.log import log
 from dullahan.net import disconnect as dc
 from dullahan.net.auth import Authenticator, FailureThrottle, origin_matches_host
 from dullahan.net.client import ClientConnection
 from dullahan.net.disconnect import Disconnect
-from dullahan.net.hub import SyncHub
 from dullahan.net.tls import server_context
+from dullahan.session.session import Session
 from dullahan.tokens import Tokens
-
-if TYPE_CHECKING:
-    from dullahan.server import Server
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
@@ -48,12 +47,11 @@ MAX_QUERY = 2048
 
 
 class WebServer:
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.settings = server.settings
-        self.session = server.session
-        self.hub = SyncHub(server.session)
-        self.auth = Authenticator(server.tokens, server.settings.port)
+    def __init__(self, settings: Settings, tokens: Tokens, session: Session, hub: SyncHub) -> None:
+        self.settings = settings
+        self.session = session
+        self.hub = hub
+        self.auth = Authenticator(tokens, settings.port)
         self.throttle = FailureThrottle()
         self.tls = self.settings.tls_cert is not None
         self.clients: dict[int, ClientConnection] = {}

@@ -31,10 +31,11 @@ from typing import Protocol
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
-from dullahan.term.encode import InputEncoder, KeyEvent, MouseEvent, WheelEvent
+from dullahan.shapes import KeyEvent, MouseEvent, PaneView, Row, StyleTable, WheelEvent
+from dullahan.term.encode import InputEncoder
 from dullahan.term.ghostty import scroll_viewport
-from dullahan.term.screen import Row, ScreenReader, StyleTable
-from dullahan.term.view import PaneView, read_view
+from dullahan.term.screen import ScreenReader
+from dullahan.term.view import read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024

@@ -23,7 +23,7 @@ from dullahan.session.layout import LayoutError, Templates
 from dullahan.session.pane import Pane
 from dullahan.session.pty import SpawnError, clamp_size
 from dullahan.session.window import Window
-from dullahan.term.screen import StyleTable
+from dullahan.shapes import StyleTable
 
 COMPRESS_CHECK_EVERY = 2.0
 HANGUP_GRACE = 0.6

@@ -30,9 +30,9 @@ How a browser ``KeyboardEvent`` becomes a Ghostty key event:
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
+from dullahan.shapes import KeyEvent, MouseEvent, WheelEvent
 from dullahan.term.ghostty import check, ffi, init_sized, lib
 from dullahan.term.vt import VTerm
 
@@ -172,47 +172,6 @@ def _int(value: Any) -> int:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyEvent:
-    """A browser ``KeyboardEvent``: ``code`` is the physical key, ``key`` what it means or types."""
-
-    code: str
-    key: str
-    action: str = "press"   # "press" | "repeat" | "release"
-    shift: bool = False
-    ctrl: bool = False
-    alt: bool = False
-    meta: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MouseEvent:
-    """A pointer press, release or motion at a cell of the pane (0-based)."""
-
-    action: str             # "press" | "release" | "motion"
-    button: int | None      # browser numbering: 0 left, 1 middle, 2 right, 3 back, 4 forward; None: no button
-    x: int
-    y: int
-    shift: bool = False
-    ctrl: bool = False
-    alt: bool = False
-    meta: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class WheelEvent:
-    """Wheel movement in rows (``dy``, negative is up) and columns (``dx``, negative is left) at a cell."""
-
-    dy: int
-    dx: int
-    x: int
-    y: int
-    shift: bool = False
-    ctrl: bool = False
-    alt: bool = False
-    meta: bool = False
 
 
 class InputEncoder:

@@ -1,17 +1,4 @@
-"""Reading a terminal's viewport as rows of text and style runs.
-
-A row is a plain tuple, hashable and compared by content, so that the sync layer can key its caches by
-what a row *shows* (Ghostty's row ids repeat across screens and change on resize; see the notes):
-
-    (text, runs, cells, links, wrapped)
-
-- ``text``: one codepoint per cell (a grapheme's codepoints for a cluster), wide-character spacer cells
-  left out, trailing default blanks trimmed (the reader pads to the terminal width);
-- ``runs``: flat ``(x, ncols, style_id)`` triples for cells whose style is not the default;
-- ``cells``: flat ``(x, ncodepoints, width)`` triples for cells that are not one codepoint in one column
-  (wide characters, grapheme clusters), so a reader can place every cell without guessing widths;
-- ``links``: ``(x, ncols, uri)`` triples for OSC 8 hyperlinks;
-- ``wrapped``: the row continues on the next one (soft wrap), which copy uses to join lines.
+"""Reading a terminal's viewport as rows of text and style runs (``shapes.Row``).
 
 Style ids come from a ``StyleTable`` that interns styles by content, so an id means the same style for
 the server's whole life (Ghostty's own style ids are local to one memory page).
@@ -22,11 +9,26 @@ numpy; only style lookups, grapheme clusters and hyperlinks need per-cell calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from dullahan.shapes import (
+    BLINK,
+    BOLD,
+    FAINT,
+    INVERSE,
+    INVISIBLE,
+    ITALIC,
+    OVERLINE,
+    RGB_FLAG,
+    STRIKE,
+    UNDERLINE_SHIFT,
+    Cursor,
+    Row,
+    StyleKey,
+    StyleTable,
+)
 from dullahan.term.ghostty import (
     CELL_CODEPOINT_SHIFT,
     CELL_HYPERLINK_SHIFT,
@@ -39,67 +41,12 @@ from dullahan.term.ghostty import (
 )
 from dullahan.term.vt import VTerm
 
-Row = tuple[str, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int, str], ...], bool]
-StyleKey = tuple[int, int, int, int]   # fg, bg, flags, underline colour
-
-BLANK_ROW: Row = ("", (), (), (), False)
-DEFAULT_STYLE: StyleKey = (-1, -1, 0, -1)
 MAX_URI_BYTES = 2048
-
-# Style flag bits; the underline kind (0 none, 1 single, 2 double, 3 curly, 4 dotted, 5 dashed) sits at bit 8.
-BOLD, ITALIC, FAINT, BLINK, INVERSE, INVISIBLE, STRIKE, OVERLINE = (1 << i for i in range(8))
-UNDERLINE_SHIFT = 8
-RGB_FLAG = 1 << 24   # colour encoding: -1 default, 0..255 palette index, RGB_FLAG | 0xRRGGBB truecolor
 
 _U = np.uint64
 _BG_KEY = 1 << 40    # style keys above this are bg-only cells (EL/ED with a coloured background)
 _WIDE, _SPACER_TAIL = 1, 2
 _DIRTY_NAMES = ("clean", "partial", "full")
-
-
-class StyleTable:
-    """Styles interned by content into small ids. Id 0 is the default style.
-
-    An id keeps its meaning for one *epoch*. Truecolour output (gradients, image previews) can create
-    thousands of styles a second, so once the table holds more than ``capacity`` styles the owner resets it
-    (``reset``): a new epoch starts, every row must be read again, and every client drops its cache of
-    rows and styles (a frame with ``reset``). Memory stays bounded whatever programs print.
-    """
-
-    def __init__(self, capacity: int = 16_384) -> None:
-        self.capacity = capacity
-        self.epoch = 0
-        self.styles: list[StyleKey] = [DEFAULT_STYLE]
-        self._ids: dict[StyleKey, int] = {DEFAULT_STYLE: 0}
-
-    def intern(self, key: StyleKey) -> int:
-        sid = self._ids.get(key)
-        if sid is None:
-            sid = self._ids[key] = len(self.styles)
-            self.styles.append(key)
-        return sid
-
-    @property
-    def full(self) -> bool:
-        return len(self.styles) > self.capacity
-
-    def reset(self) -> None:
-        self.epoch += 1
-        self.styles = [DEFAULT_STYLE]
-        self._ids = {DEFAULT_STYLE: 0}
-
-    def __len__(self) -> int:
-        return len(self.styles)
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    x: int
-    y: int
-    visible: bool
-    blinking: bool
-    shape: str           # block, bar, underline, hollow
-    wide: bool           # the cursor sits on a wide character
 
 
 _SHAPES = {0: "bar", 1: "block", 2: "underline", 3: "hollow"}
@@ -360,25 +307,3 @@ def _bg_style(k: int) -> StyleKey:
         return (-1, v & 0xFF, 0, -1)
     r, g, b = v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF
     return (-1, RGB_FLAG | r << 16 | g << 8 | b, 0, -1)
-
-
-def row_cells(row: Row, cols: int) -> list[tuple[str, int]]:
-    """A row as (text, width) per cell position, padded to ``cols``: the reference layout for tests and capture."""
-    text, _runs, cells, _links, _wrapped = row
-    special = {cells[j]: (cells[j + 1], cells[j + 2]) for j in range(0, len(cells), 3)}
-    out: list[tuple[str, int]] = []
-    pos = 0
-    x = 0
-    while x < cols:
-        if pos >= len(text):
-            out.append((" ", 1))
-            x += 1
-            continue
-        n, w = special.get(x, (1, 1))
-        w = min(w, cols - x)   # a wide character can be left in the last column by a resize: clip it
-        out.append((text[pos:pos + n], w))
-        pos += n
-        if w == 2:
-            out.append(("", 0))
-        x += w
-    return out[:cols]

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 
-from dullahan.term.screen import Cursor, Row, ScreenReader
+from dullahan.shapes import MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_MOUSE, PaneView
+from dullahan.term.screen import ScreenReader
 from dullahan.term.vt import VTerm
-
-# Modes a client needs to know about, as bits of PaneView.modes.
-MODE_MOUSE, MODE_ALT_SCREEN, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_APP_CURSOR = 1, 2, 4, 8, 16
-
-
-@dataclass(frozen=True, slots=True)
-class PaneView:
-    """What a pane's screen shows at one moment. Rows are shared with earlier views when unchanged."""
-
-    seq: int
-    cols: int
-    rows: int
-    lines: tuple[Row, ...]
-    cursor: Cursor | None
-    modes: int
-    scrollback: int
-    palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
-    fg: int                                # default colours as 0xRRGGBB, -1 while nobody changed them (OSC 10/11)
-    bg: int
 
 
 def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, full: bool = False) -> PaneView:
@@ -49,24 +31,25 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     modes = ((MODE_MOUSE if vt.mouse_tracking() else 0) | (MODE_ALT_SCREEN if vt.alt_screen() else 0)
              | (MODE_BRACKETED_PASTE if vt.mode(2004) else 0) | (MODE_FOCUS if vt.mode(1004) else 0)
              | (MODE_APP_CURSOR if vt.mode(1) else 0))
+    default_bytes, default_palette, default_colors = _defaults()
     raw = vt.palette_bytes()
-    if raw == DEFAULT_PALETTE_BYTES:          # the usual case: no program touched the palette (OSC 4)
+    if raw == default_bytes:          # the usual case: no program touched the palette (OSC 4)
         overrides: tuple[tuple[int, int], ...] = ()
     else:
         palette = [raw[i] << 16 | raw[i + 1] << 8 | raw[i + 2] for i in range(0, 768, 3)]
-        overrides = tuple((i, c) for i, c in enumerate(palette) if c != DEFAULT_PALETTE[i])
+        overrides = tuple((i, c) for i, c in enumerate(palette) if c != default_palette[i])
     fg, bg = vt.default_colors()
-    fg = -1 if fg == DEFAULT_COLORS[0] else fg
-    bg = -1 if bg == DEFAULT_COLORS[1] else bg
+    fg = -1 if fg == default_colors[0] else fg
+    bg = -1 if bg == default_colors[1] else bg
     return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg)
 
 
+@functools.cache
 def _defaults() -> tuple[bytes, tuple[int, ...], tuple[int, int]]:
+    """The palette and default colours of an untouched terminal, read once on first use."""
     vt = VTerm(2, 2, 100)
     try:
         return vt.palette_bytes(), tuple(vt.palette()), vt.default_colors()
     finally:
         vt.close()
 
-
-DEFAULT_PALETTE_BYTES, DEFAULT_PALETTE, DEFAULT_COLORS = _defaults()

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from dullahan.term.encode import KeyEvent, MouseEvent, WheelEvent
+from dullahan.shapes import KeyEvent, MouseEvent, WheelEvent
 
 PROTOCOL_VERSION = 1
 MAX_ID = 2**31 - 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dullahan.term.screen import Row, StyleKey, row_cells
+from dullahan.shapes import Row, StyleKey, row_cells
 from dullahan.wire.rows import decode_row, unpack_ids
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from dullahan.term.screen import Row
+from dullahan.shapes import Row
 
 DEFAULT_INTERNER_CAPACITY = 32_768
 

@@ -19,8 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from dullahan.term.screen import Row, StyleTable
-from dullahan.term.view import PaneView
+from dullahan.shapes import PaneView, Row, StyleTable
 from dullahan.wire.protocol import ProtocolError
 from dullahan.wire.rows import RowInterner, encode_row, pack_ids
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dullahan.log import log
 from dullahan.session.pane import Pane
 from dullahan.session.session import Session
-from dullahan.term.view import MODE_ALT_SCREEN
+from dullahan.shapes import MODE_ALT_SCREEN
 from dullahan.wire.rows import RowInterner
 from dullahan.wire.sync import PaneState, pane_state
 
