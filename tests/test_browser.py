@@ -43,9 +43,9 @@ def test_open_type_and_see_output(server, pages: Pages) -> None:
     page = pages.open(srv)
     shown = time.monotonic() - start
     in_page = page.evaluate("() => window.dullahan.firstRenderAt")
+    # Reported, not asserted: time-to-screen is a benchmark figure (bench/fig_browser.py), not a test.
     print(f"\nopening the URL to the first drawn screen: {shown * 1000:.0f} ms "
           f"(in the page: {in_page:.0f} ms from navigation start)")
-    assert shown < 1.0
     # The window fills the viewport: as many cells as fit.
     win = active_window(page)
     cw, ch = cell_size(page)

@@ -23,8 +23,10 @@ class Client:
     """Connects, says hello, applies and acknowledges frames into a Replica, collects other messages."""
 
     def __init__(self, base: str, token: str | None = None, cookie: str | None = None,
-                 ssl_context: ssl.SSLContext | None = None, origin: str | None = None, auto_ack: bool = True) -> None:
+                 ssl_context: ssl.SSLContext | None = None, origin: str | None = None, auto_ack: bool = True,
+                 resume: str | None = None) -> None:
         self.base = base
+        self.resume = resume
         self.token, self.cookie, self.ssl, self.origin = token, cookie, ssl_context, origin
         self.auto_ack = auto_ack
         self.replica = Replica()
@@ -59,7 +61,7 @@ class Client:
         url = self.base.replace("http", "ws", 1) + "ws"
         self.ws = await self._session.ws_connect(url, headers=headers, ssl=self.ssl if self.ssl else True,
                                                  autoping=True, max_msg_size=64 << 20)
-        await self.send({"t": "hello", "v": 1})
+        await self.send({"t": "hello", "v": 1, **({"resume": self.resume} if self.resume else {})})
         msg = await asyncio.wait_for(self.ws.receive(), 10)
         self.bytes_in += len(msg.data)
         self.hello = json.loads(msg.data)

@@ -113,6 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_connections: Annotated[int, _within(1, 10_000)] = 64
     frames_in_flight: Annotated[int, _within(1, 64)] = 3
     frame_interval: Annotated[Seconds, _within(0.001, 1.0)] = 1 / 60
+    master_grace: Annotated[Seconds, _within(0, 3600)] = 60.0   # a vanished master's role is kept this long
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -174,7 +175,9 @@ def _explain(error: str) -> str:
                              if t.strip() != "null")
         return f"{key!r} must be {wanted}"
     if key and message.startswith("Expected `"):   # a range or length constraint: say the whole range
-        info = next((f.type for f in msgspec.inspect.type_info(Settings).fields if f.name == key), None)
+        struct = msgspec.inspect.type_info(Settings)
+        assert isinstance(struct, msgspec.inspect.StructType)
+        info = next((f.type for f in struct.fields if f.name == key), None)
         lo, hi = getattr(info, "ge", None), getattr(info, "le", None)
         if lo is not None and hi is not None:
             return f"{key} must be within {_num(lo)}..{_num(hi)}"

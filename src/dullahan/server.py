@@ -134,7 +134,9 @@ class Server:
             await self.ipc.start()
             from dullahan.hub import SyncHub
             from dullahan.net.web import WebServer
-            self.web = WebServer(self.settings, self.tokens, self.session, SyncHub(self.session))
+            from dullahan.wire.registry import Registry
+            hub = SyncHub(self.session, Registry(self.settings.master_grace))
+            self.web = WebServer(self.settings, self.tokens, self.session, hub)
             await self.web.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)

@@ -21,6 +21,7 @@ A row is a plain tuple, hashable and compared by content, so caches can be keyed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 Row = tuple[str, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int, str], ...], bool]
 StyleKey = tuple[int, int, int, int]   # fg, bg, flags, underline colour
@@ -96,6 +97,27 @@ class PaneView:
     palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
     fg: int                                # default colours as 0xRRGGBB, -1 while nobody changed them (OSC 10/11)
     bg: int
+
+
+class PaneEvent(NamedTuple):
+    """Something a program did that each client is told about once: a notification or a clipboard write."""
+
+    seq: int        # per pane, increasing from 1
+    kind: str       # "notify" (OSC 9/777) | "clip" (OSC 52)
+    title: str      # notify: the title; clip: the clipboard (c, s or p)
+    body: str       # notify: the body; clip: the text
+
+
+@dataclass(frozen=True, slots=True)
+class PaneEvents:
+    """A pane's recent events (the last few, oldest first) and its bell count, as one value."""
+
+    bells: int
+    log: tuple[PaneEvent, ...]
+
+    @property
+    def last_seq(self) -> int:
+        return self.log[-1].seq if self.log else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,21 +100,21 @@ def windows(server: Server, args: Args) -> list[dict[str, Any]]:
 @command("panes", "window")
 def panes(server: Server, args: Args) -> list[dict[str, Any]]:
     session = server.session
-    window = args.opt_int("window", 1, MAX_ID)
+    window = args.opt_integer("window", 1, MAX_ID)
     wanted = set(session.window(window).pane_ids()) if window is not None else None
     return [session.pane_info(p) for p in session.panes.values() if wanted is None or p.id in wanted]
 
 
 @command("new-window", "layout", "cols", "rows")
 def new_window(server: Server, args: Args) -> dict[str, Any]:
-    cols, rows = args.opt_int("cols", 1, 1000), args.opt_int("rows", 1, 1000)
-    window = server.session.new_window(args.opt_str("layout", 64), cols, rows)
+    cols, rows = args.opt_integer("cols", 1, 1000), args.opt_integer("rows", 1, 1000)
+    window = server.session.new_window(args.opt_text("layout", 64), cols, rows)
     return {"id": window.id, "layout": window.layout_name, "panes": window.slots}
 
 
 @command("layout", "window", "layout")
 def set_layout(server: Server, args: Args) -> dict[str, Any]:
-    window = server.session.set_layout(args.opt_int("window", 1, MAX_ID), args.str("layout", 64))
+    window = server.session.set_layout(args.opt_integer("window", 1, MAX_ID), args.text("layout", 64))
     return {"id": window.id, "layout": window.layout_name, "panes": window.slots, "hidden": window.hidden}
 
 
@@ -126,26 +126,24 @@ def layouts(server: Server, args: Args) -> dict[str, Any]:
 
 @command("select-window", "window")
 def select_window(server: Server, args: Args) -> dict[str, Any]:
-    window = server.session.select_window(args.int("window", 1, MAX_ID))
+    window = server.session.select_window(args.integer("window", 1, MAX_ID))
     return {"id": window.id}
 
 
 @command("kill-window", "window")
 def kill_window(server: Server, args: Args) -> None:
-    server.session.kill_window(args.int("window", 1, MAX_ID))
+    server.session.kill_window(args.integer("window", 1, MAX_ID))
 
 
 @command("kill-pane", "pane")
 def kill_pane(server: Server, args: Args) -> None:
-    server.session.kill_pane(args.int("pane", 1, MAX_ID))
+    server.session.kill_pane(args.integer("pane", 1, MAX_ID))
 
 
-@command("respawn", "pane", "kill")
+@command("respawn", "pane")
 def respawn(server: Server, args: Args) -> dict[str, Any]:
     session = server.session
-    pane = session.pane(args.int("pane", 1, MAX_ID))
-    if args.bool("kill") and pane.alive:
-        raise RequestError("--kill is not supported while the pane runs; use kill-pane then new-window")
+    pane = session.pane(args.integer("pane", 1, MAX_ID))
     session.respawn(pane.id)
     return session.pane_info(pane)
 
@@ -153,28 +151,28 @@ def respawn(server: Server, args: Args) -> dict[str, Any]:
 @command("resize-window", "window", "cols", "rows")
 def resize_window(server: Server, args: Args) -> dict[str, Any]:
     session = server.session
-    window = session.window(args.opt_int("window", 1, MAX_ID))
-    session.resize_window(window.id, args.int("cols", 1, 1000), args.int("rows", 1, 1000))
+    window = session.window(args.opt_integer("window", 1, MAX_ID))
+    session.resize_window(window.id, args.integer("cols", 1, 1000), args.integer("rows", 1, 1000))
     return {"id": window.id, "cols": window.cols, "rows": window.rows}
 
 
 @command("send", "pane", "text", "enter")
 def send(server: Server, args: Args) -> dict[str, Any]:
-    pane = server.session.pane(args.int("pane", 1, MAX_ID))
-    text = args.str("text", MAX_TEXT)
-    data = text.encode("utf-8", "surrogateescape") + (b"\r" if args.bool("enter") else b"")
+    pane = server.session.pane(args.integer("pane", 1, MAX_ID))
+    text = args.text("text", MAX_TEXT)
+    data = text.encode("utf-8", "surrogateescape") + (b"\r" if args.flag("enter") else b"")
     return {"bytes": pane.write(data)}
 
 
 @command("capture", "pane", "scrollback", "ansi")
 def capture(server: Server, args: Args) -> dict[str, Any]:
-    pane = server.session.pane(args.int("pane", 1, MAX_ID))
-    return {"text": pane.capture(scrollback=args.bool("scrollback"), ansi=args.bool("ansi"))}
+    pane = server.session.pane(args.integer("pane", 1, MAX_ID))
+    return {"text": pane.capture(scrollback=args.flag("scrollback"), ansi=args.flag("ansi"))}
 
 
 @command("debug-log", "spec")
 def debug_log(server: Server, args: Args) -> dict[str, Any]:
-    enabled = log.set_spec(args.str("spec", 512))
+    enabled = log.set_spec(args.text("spec", 512))
     log.info("server", "debug categories changed", enabled=",".join(sorted(enabled)) or "none")
     return {"enabled": sorted(enabled)}
 
@@ -186,7 +184,7 @@ def url(server: Server, args: Args) -> dict[str, str]:
 
 @command("token", "rotate")
 def token(server: Server, args: Args) -> dict[str, str]:
-    if args.bool("rotate"):
+    if args.flag("rotate"):
         server.set_tokens(tokens.rotate(server.settings.port))
         log.info("auth", "tokens rotated; existing browser sessions are signed out")
     return server.urls()

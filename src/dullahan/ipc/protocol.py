@@ -76,7 +76,7 @@ class Args:
             raise RequestError(f"unknown arguments: {', '.join(sorted(unknown))}")
         self._args = args
 
-    def int(self, name: str, lo: int, hi: int, default: int | None = None) -> int:
+    def integer(self, name: str, lo: int, hi: int, default: int | None = None) -> int:
         value = self._args.get(name, default)
         if value is None:
             raise RequestError(f"missing argument '{name}'")
@@ -89,10 +89,10 @@ class Args:
             raise RequestError(f"'{name}' must be within {lo}..{hi}, got {value}")
         return value
 
-    def opt_int(self, name: str, lo: int, hi: int) -> int | None:
-        return None if self._args.get(name) is None else self.int(name, lo, hi)
+    def opt_integer(self, name: str, lo: int, hi: int) -> int | None:
+        return None if self._args.get(name) is None else self.integer(name, lo, hi)
 
-    def str(self, name: str, max_len: int, default: str | None = None) -> str:
+    def text(self, name: str, max_len: int, default: str | None = None) -> str:
         value = self._args.get(name, default)
         if value is None:
             raise RequestError(f"missing argument '{name}'")
@@ -102,10 +102,10 @@ class Args:
             raise RequestError(f"'{name}' is too long ({len(value)} characters; the limit is {max_len})")
         return value
 
-    def opt_str(self, name: str, max_len: int) -> str | None:
-        return None if self._args.get(name) is None else self.str(name, max_len)
+    def opt_text(self, name: str, max_len: int) -> str | None:
+        return None if self._args.get(name) is None else self.text(name, max_len)
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self._args.get(name, default)
         if not isinstance(value, bool):
             raise RequestError(f"'{name}' must be true or false")

@@ -31,11 +31,10 @@ from typing import Protocol
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
-from dullahan.shapes import KeyEvent, MouseEvent, PaneView, Row, StyleTable, WheelEvent
+from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneView, Row, StyleTable, WheelEvent
 from dullahan.term.encode import InputEncoder
-from dullahan.term.ghostty import scroll_viewport
 from dullahan.term.screen import ScreenReader
-from dullahan.term.view import read_view
+from dullahan.term.view import read_history, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024
@@ -43,7 +42,8 @@ INLINE_FEED_MAX = 1024      # an echo or a prompt: parsed at once on the loop; m
 PAUSE_READING_AT = 4 << 20
 RESUME_READING_AT = 512 << 10
 MAX_INPUT_QUEUE = 64 << 20
-MAX_NOTIFICATIONS = 8
+MAX_EVENTS = 8               # notifications and clipboard writes kept for clients that have not seen them
+MAX_FEED_FAILURES = 3        # consecutive failures to parse output before a pane is marked failed
 RENDER_HOLD_TIMEOUT = 0.1
 COMPRESS_AFTER_IDLE = 5.0
 
@@ -67,8 +67,7 @@ class PaneMeta:
     title: str = ""
     pwd: str = ""
     bells: int = 0
-    notifications: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS))
-    clipboard: tuple[int, str, str] | None = None          # (seq, location, text)
+    events: deque[PaneEvent] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     progress: tuple[int, int] | None = None               # (state, percent)
     event_seq: int = 0
     render_hold_since: float | None = None
@@ -90,6 +89,8 @@ class Pane:
         self.meta = PaneMeta()
         self.proc: PtyProcess | None = None
         self.exit: ExitStatus | None = None
+        self.failed: str | None = None   # why the terminal stopped parsing this pane's output, if it did
+        self._feed_failures = 0
         self.closed = False
         self.bytes_out = 0     # from the program
         self.bytes_in = 0      # to the program
@@ -106,7 +107,7 @@ class Pane:
         self._needs_full_read = False
         self._view_wanted = False
         self._thread_view = False        # _view was read by the terminal thread on request
-        self._effects: deque[TermEffects] = deque()
+        self._effects: deque[tuple[TermEffects, str | None, str | None]] = deque()   # with title, pwd
         self._after_feed_queued = False
         self._reading = False
         self._outq = bytearray()
@@ -226,6 +227,8 @@ class Pane:
         self.reap()
 
     def _ingest(self, data: bytes) -> None:
+        if self.failed is not None:
+            return
         with self._pending_lock:
             idle = not self._scheduled
             if not (idle and len(data) <= INLINE_FEED_MAX):
@@ -245,7 +248,7 @@ class Pane:
             self._feeder.submit(self)
             return
         try:
-            self._feed_locked(data)
+            self._feed_guarded(data)
         finally:
             self._term_lock.release()
         self._after_feed()
@@ -279,8 +282,8 @@ class Pane:
             data = self._take_pending(limit)
             resume = not self._reading and self._pending_size < RESUME_READING_AT
         with self._term_lock:
-            self._feed_locked(data)
-            if self._view_wanted:
+            self._feed_guarded(data)
+            if self._view_wanted and self.failed is None:
                 self._view_wanted = False
                 self._view = self._extract()
                 self._thread_view = True
@@ -290,6 +293,18 @@ class Pane:
         while self._loop_waiting:   # let the event loop take the terminal between chunks
             time.sleep(0.0001)
         return True
+
+    def feed_crashed(self, error: BaseException) -> None:
+        """Terminal thread: ``feed_step`` raised outside the parse itself (reading the view, say). The pane
+        is marked failed and taken off the thread for good, so it cannot wedge itself half-scheduled."""
+        log.error("term", "terminal thread failed on a pane", pane=self.id, error=repr(error)[:200])
+        with self._pending_lock:
+            self.failed = self.failed or f"terminal failed: {error.__class__.__name__}"
+            self._pending.clear()
+            self._pending_size = 0
+            self._scheduled = False
+            self._view_wanted = False
+        self._queue_after_feed()
 
     def _queue_after_feed(self) -> None:
         """Terminal thread: have the loop run ``_after_feed`` once, however many feeds come before it runs."""
@@ -303,37 +318,60 @@ class Pane:
         if low and not self.closed:
             self._start_reading()
 
+    def _feed_guarded(self, data: bytes) -> None:
+        """Parse output (caller holds the terminal lock, on either thread). A failure is logged with the
+        pane's id and the chunk dropped; after a few in a row the pane is marked failed and stops
+        parsing (its program and the other panes carry on)."""
+        if self.failed is not None:
+            return
+        try:
+            self._feed_locked(data)
+        except Exception as e:
+            self._feed_failures += 1
+            log.error("term", "parsing a pane's output failed", pane=self.id, error=repr(e)[:200],
+                      failures=self._feed_failures)
+            if self._feed_failures >= MAX_FEED_FAILURES:
+                self.failed = f"terminal failed: {e.__class__.__name__}"
+                self._needs_full_read = True
+            return
+        self._feed_failures = 0
+
     def _feed_locked(self, data: bytes) -> None:
         self.vt.feed(data)
         self._fed_seq += 1
         effects = self.vt.take_effects()
         if effects:
-            if effects.title_changed:
-                self.meta.title = self.vt.title
-            if effects.pwd_changed:
-                self.meta.pwd = self.vt.pwd
-            self._effects.append(effects)
+            # Read here, under the lock; PaneMeta itself is only written on the loop (``_apply``).
+            title = self.vt.title if effects.title_changed else None
+            pwd = self.vt.pwd if effects.pwd_changed else None
+            self._effects.append((effects, title, pwd))
 
     def _after_feed(self) -> None:
         """Loop thread, after one or more feeds: apply effects, tell the host."""
         self._after_feed_queued = False
         while self._effects:
-            self._apply(self._effects.popleft())
+            self._apply(*self._effects.popleft())
+        if self.failed is not None and self._reading:
+            self._pause_reading()           # nothing parses it any more: leave it in the PTY
         if not self.closed:
             self._host.pane_output(self)
 
-    def _apply(self, fx: TermEffects) -> None:
+    def _apply(self, fx: TermEffects, title: str | None, pwd: str | None) -> None:
+        meta = self.meta
+        if title is not None:
+            meta.title = title
+        if pwd is not None:
+            meta.pwd = pwd
         for reply in fx.replies:
             self._queue_input(reply)
-        meta = self.meta
         if fx.bells:
             meta.bells += fx.bells
-        for title, body in fx.notifications:
+        for note_title, body in fx.notifications:
             meta.event_seq += 1
-            meta.notifications.append((meta.event_seq, title, body))
+            meta.events.append(PaneEvent(meta.event_seq, "notify", note_title, body))
         for location, text in fx.clipboard:
             meta.event_seq += 1
-            meta.clipboard = (meta.event_seq, location, text)
+            meta.events.append(PaneEvent(meta.event_seq, "clip", location, text))
             log.debug("clipboard", "program wrote clipboard", pane=self.id, chars=len(text))
         if fx.progress is not None:
             state, pct = fx.progress
@@ -356,7 +394,7 @@ class Pane:
         is always read up to date: the last frame of a burst is never a stale one.
         """
         view = self._view
-        if view.seq == self._fed_seq:
+        if view.seq == self._fed_seq or self.failed is not None:
             return view
         with self._pending_lock:
             busy = self._scheduled
@@ -365,7 +403,7 @@ class Pane:
         if busy:
             if self._thread_view:
                 self._thread_view = False
-                return view
+                return self._view        # the one the thread published, not the one read above
             return None
         with self._terminal():
             self._view = self._extract()
@@ -434,15 +472,10 @@ class Pane:
         moving the viewport marks every row dirty.
         """
         with self._terminal() as vt:
-            total = vt.total_rows()
-            _cols, rows = vt.size
-            top = max(0, min(top, total - rows))
-            scroll_viewport(vt.term, "row", top)
-            self.reader.update()
-            got = [row for _y, row in self.reader.read(dirty_only=False)][:count]
-            scroll_viewport(vt.term, "bottom")
-            self._needs_full_read = True
-            return top, got
+            try:
+                return read_history(vt, self.reader, top, count)
+            finally:
+                self._needs_full_read = True
 
     def resize(self, cols: int, rows: int) -> bool:
         """Resize the PTY (TIOCSWINSZ) and reflow the terminal; False when the size did not change."""

@@ -315,7 +315,8 @@ class Session:
     def respawn(self, pane_id: int) -> Pane:
         pane = self.pane(pane_id)
         if pane.alive:
-            raise SessionError(f"pane {pane_id} is still running; kill it first or use --kill")
+            raise SessionError(f"pane {pane_id} is still running; only an exited pane can be respawned "
+                               f"('dullahan kill-pane {pane_id}' closes it)")
         try:
             pane.respawn()
         except (SpawnError, OSError) as e:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import functools
 
-from dullahan.shapes import MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_MOUSE, PaneView
+from dullahan.shapes import (
+    MODE_ALT_SCREEN,
+    MODE_APP_CURSOR,
+    MODE_BRACKETED_PASTE,
+    MODE_FOCUS,
+    MODE_MOUSE,
+    PaneView,
+    Row,
+)
+from dullahan.term.ghostty import scroll_viewport
 from dullahan.term.screen import ScreenReader
 from dullahan.term.vt import VTerm
 
@@ -42,6 +51,24 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     fg = -1 if fg == default_colors[0] else fg
     bg = -1 if bg == default_colors[1] else bg
     return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg)
+
+
+def read_history(vt: VTerm, reader: ScreenReader, top: int, count: int) -> tuple[int, list[Row]]:
+    """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
+
+    Moves the viewport there and always back; every row is dirty afterwards, so the caller's next view
+    must be read in full. The caller holds the terminal's lock.
+    """
+    total = vt.total_rows()
+    _cols, rows = vt.size
+    top = max(0, min(top, total - rows))
+    try:
+        scroll_viewport(vt.term, "row", top)
+        reader.update()
+        got = [row for _y, row in reader.read(dirty_only=False)][:count]
+    finally:
+        scroll_viewport(vt.term, "bottom")
+    return top, got
 
 
 @functools.cache

@@ -278,7 +278,7 @@ class ScriptedClient:
         if transport is None:
             transport = getattr(getattr(ws, "_response", None), "connection", None)
             transport = getattr(transport, "transport", None)
-        return transport  # type: ignore[no-any-return]
+        return transport
 
     def tcp(self) -> tuple[int, int] | None:
         """Kernel byte counters (sent, received) of the live connection."""
@@ -468,7 +468,7 @@ class ScriptedClient:
         layout = self.replica.layout or {}
         for window in layout.get("windows", []):
             if window["id"] == layout.get("active"):
-                return window  # type: ignore[no-any-return]
+                return window
         return None
 
     def pane_ids(self) -> list[int]:

@@ -185,21 +185,24 @@ export class App {
     this.resyncing.clear();
     this.clientId = m.client;
     if (m.limits && typeof m.limits === "object") this.limits = { ...this.limits, ...m.limits };
-    this.setRole(m.role, Boolean(m.can_master));
+    // A resumed page keeps its role; only a real change is worth a word (and only if someone else drives).
+    const lost = this.role === "master" && m.role !== "master" && m.master !== null && m.master !== undefined;
+    this.setRole(m.role, Boolean(m.can_master), lost);
     this.lastResize = "";
     this.firstLayout = true;
   }
 
   /** @param {any} m */
   onRole(m) {
-    this.setRole(m.role, this.canMaster);
+    this.setRole(m.role, this.canMaster, this.role === "master" && m.role !== "master");
   }
 
   /**
    * @param {string} role
    * @param {boolean} canMaster
+   * @param {boolean} taken  another client took the master role from this one
    */
-  setRole(role, canMaster) {
+  setRole(role, canMaster, taken) {
     const was = this.role;
     this.role = role === "master" ? "master" : "view";
     this.canMaster = canMaster;
@@ -208,7 +211,7 @@ export class App {
       this.lastResize = "";
       this.scheduleResize(0);
     }
-    if (was === "master" && this.role !== "master") this.ui.toast("Another browser took control", "This one now watches.", "warn");
+    if (taken) this.ui.toast("Another browser took control", "This one now watches.", "warn");
   }
 
   /** @param {any} m */
@@ -234,7 +237,9 @@ export class App {
       for (const n of res.notify) this.notify(n.title, n.body);
       for (const c of res.clip) this.clipboard.programWrite(c.text);
       for (const id of res.bells) {
-        this.screen.panes.get(id)?.ring();
+        const pv = this.screen.panes.get(id);
+        if (pv) pv.ring();
+        else this.ui.markBell(id);   // a pane of another window: its tab shows it
         if (document.hidden) this.bellWhileHidden = true;
       }
     } catch (e) {

@@ -51,6 +51,8 @@ export class Ui {
     this.canMaster = false;
     /** @type {Map<string, number>} */
     this.recentToasts = new Map();
+    /** @type {Set<number>} windows whose panes rang while another window was shown */
+    this.bellWindows = new Set();
     byId("new-window").addEventListener("click", () => this.showPicker());
     byId("help-btn").addEventListener("click", () => this.toggle(this.help));
     byId("settings-btn").addEventListener("click", () => this.showSettings());
@@ -115,8 +117,9 @@ export class Ui {
     this.layout = layout;
     this.tabs.textContent = "";
     const windows = Array.isArray(layout?.windows) ? layout.windows : [];
+    this.bellWindows.delete(layout?.active);
     windows.forEach((/** @type {any} */ w, /** @type {number} */ i) => {
-      const tab = el("div", "tab" + (w.id === layout.active ? " active" : ""));
+      const tab = el("div", "tab" + (w.id === layout.active ? " active" : "") + (this.bellWindows.has(w.id) ? " bell" : ""));
       tab.dataset.window = String(w.id);
       const label = el("button", "tab-label", `${i + 1}: ${w.name || w.layout || "window"}`);
       label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows}`;
@@ -154,6 +157,19 @@ export class Ui {
     });
     this.hiddenMenu.appendChild(add);
     if (this.openOverlay === this.picker) this.buildPicker();
+  }
+
+  /**
+   * A pane of a window not shown rang its bell: mark that window's tab until it is shown.
+   * @param {number} pane
+   */
+  markBell(pane) {
+    const windows = Array.isArray(this.layout?.windows) ? this.layout.windows : [];
+    const win = windows.find((/** @type {any} */ w) => w.id !== this.layout.active
+      && ((Array.isArray(w.slots) && w.slots.includes(pane)) || (Array.isArray(w.hidden) && w.hidden.includes(pane))));
+    if (!win || this.bellWindows.has(win.id)) return;
+    this.bellWindows.add(win.id);
+    this.tabs.querySelector(`.tab[data-window="${Number(win.id)}"]`)?.classList.add("bell");
   }
 
   // -- layout picker -----------------------------------------------------------------------------
