@@ -429,8 +429,7 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
 @in_both_engines
 def test_copy_and_paste_round_trip_non_ascii(server, pages: Pages) -> None:
     srv = server()
-    # Chromium reads the clipboard with these permissions; Firefox lets the driver's scripts read it (they run
-    # with user activation, as WebDriver BiDi's script.callFunction allows) without a permission to grant.
+    # Chromium reads the clipboard with these permissions; in Firefox the driver sets the pref that allows it.
     page = pages.open(srv, permissions=["clipboard-read", "clipboard-write"] if pages.engine == "chromium" else None)
     pane = active_pane(page)
     type_line(page, "clear; echo 'Grüße, 世界 ✓ naïve'")

@@ -5,8 +5,8 @@
 //   request   {"id": 7, "op": "evaluate", "args": {"page": 1, "fn": "(x) => x + 1", "arg": 41}}
 //   reply     {"id": 7, "value": 42}            or   {"id": 7, "error": "message"}
 //   event     {"event": "ready", "version": "firefox/153.8.0", "pid": 1234}   once the browser runs
-//             {"event": "console", "page": 1, "type": "error", "text": "..."}
-//             {"event": "pageerror", "page": 1, "text": "..."}
+//             {"event": "console", "page": 1, "type": "error", "text": "..."}   console.error in the page
+//             {"event": "pageerror", "page": 1, "text": "..."}   uncaught errors, CSP violations, failed sockets
 //
 // Requests run concurrently and each has a deadline (args.timeout ms, default 30 s). End of stdin or a
 // "quit" request closes the browser and exits. Only replies and events go to stdout; diagnostics go to stderr.
@@ -107,7 +107,7 @@ const ops = {
       const id = nextPageId++;
       pages.set(id, { context, page });
       page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warn") emit({ event: "console", page: id, type: m.type(), text: m.text() });
+        if (m.type() === "error") emit({ event: "console", page: id, type: m.type(), text: m.text() });
       });
       page.on("pageerror", (e) => emit({ event: "pageerror", page: id, text: String(e instanceof Error ? e.stack || e.message : e) }));
       await page.setViewport({ width: Number(args.width), height: Number(args.height) });
@@ -237,6 +237,9 @@ async function main() {
       executablePath: FIREFOX,
       headless: true,
       protocolTimeout: DEFAULT_TIMEOUT_MS,
+      // Firefox's counterpart of the clipboard permissions granted in Chromium: navigator.clipboard works
+      // without a fresh user gesture and without its paste prompt (the pref Mozilla's own tests set).
+      extraPrefsFirefox: { "dom.events.testing.asyncClipboard": true },
     });
   } catch (e) {
     emit({ event: "failed", error: e instanceof Error ? e.message : String(e) });
