@@ -401,7 +401,9 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
         pane = active_pane(page)
         type_line(page, "echo before-the-drop")
         wait_text(page, pane, "before-the-drop")
-        page.evaluate("""() => { window.__noReload = 1; window.__states = [];
+        page.evaluate("""() => { window.__noReload = 1; window.__states = []; window.__sockets = 0;
+          const Socket = window.WebSocket;
+          window.WebSocket = class extends Socket { constructor(...a) { super(...a); window.__sockets++; } };
           new MutationObserver(() => window.__states.push(document.getElementById('conn').className))
             .observe(document.getElementById('conn'), {attributes: true}); }""")
         proxy.refusing = True
@@ -410,9 +412,13 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
         # Output while the page is away: it must come back to the current screen, not a replay.
         srv.send(pane, "echo while-away-$((2*21))")
         capture_until(srv, pane, "while-away-42")
-        time.sleep(0.5)
+        # Retries ask over HTTP first and open no WebSocket while the server is unreachable (Firefox would
+        # delay the WebSocket that finally succeeds by up to a minute after failed ones).
+        wait_for(lambda: page.evaluate("() => window.dullahan.conn.attempt") >= 3, 20)
+        assert page.evaluate("() => window.__sockets") == 0
         proxy.refusing = False
         page.wait_for_selector("#conn.open", timeout=20_000)
+        assert page.evaluate("() => window.__sockets") == 1
         assert page.evaluate("() => window.__noReload") == 1, "the page was not reloaded"
         wait_text(page, pane, "while-away-42")
         wait_matches_capture(page, srv, pane)

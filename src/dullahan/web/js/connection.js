@@ -12,6 +12,7 @@ export const BACKOFF_MAX_MS = 15000;
 export const PING_EVERY_MS = 5000;
 export const DEAD_AFTER_MS = 12000;
 export const CLOSE_SIGNED_OUT = 4001;
+export const PROBE_TIMEOUT_MS = 5000;
 
 /**
  * Delay before retry number `attempt` (0-based): a random value in [cap/2, cap], cap = base·2^attempt
@@ -76,6 +77,7 @@ export class Connection {
     this.reason = "";
     this.connects = 0;
     this.bytesIn = 0;
+    this.probes = 0;
   }
 
   /** Connect, and follow the page's network and visibility events. */
@@ -108,7 +110,31 @@ export class Connection {
     if (this.suspended || this.state === "signed-out") return;
     this.drop(1000, "reconnecting");
     this.setState(this.connects === 0 ? "connecting" : "reconnecting");
-    this.connects++;
+    if (this.connects++ === 0) this.openSocket();
+    else this.probeThenOpen();
+  }
+
+  /**
+   * Before a reconnect, ask the server over HTTP and open the WebSocket only once it answers. Firefox
+   * delays each new WebSocket to a server by up to a minute after failed ones (RFC 6455 7.2.3; the delay
+   * grows with every failure), so retries while the server is unreachable must not be WebSocket attempts.
+   */
+  probeThenOpen() {
+    const probe = ++this.probes;
+    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out";
+    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => {
+        if (!current()) return;
+        if (r.status === 403) this.setState("signed-out");
+        else this.openSocket();
+      }, () => {
+        if (!current()) return;
+        this.reason = "server unreachable";
+        this.scheduleRetry();
+      });
+  }
+
+  openSocket() {
     let ws;
     try {
       ws = new WebSocket(this.url);
