@@ -278,24 +278,24 @@ def wait_window_fills_screen(page: BrowserPage, timeout: float = 10.0) -> dict[s
     """Wait until the active window has as many cells as fit in the page's screen element; the window."""
     seen: dict[str, Any] = {}
 
-    def fits() -> dict[str, Any] | None:
+    def fits() -> dict[str, Any]:
         cw, ch = cell_size(page)
         box = page.evaluate("() => { const r = document.getElementById('screen').getBoundingClientRect(); "
                             "return [r.width, r.height]; }")
         win = active_window(page)
         seen.update(box=box, cell=(cw, ch), window=(win["cols"], win["rows"]))
-        return win if (win["cols"], win["rows"]) == (int(box[0] // cw), int(box[1] // ch)) else None
+        return win if (win["cols"], win["rows"]) == (int(box[0] // cw), int(box[1] // ch)) else {}
     return wait_for(fits, timeout, message=lambda: f"window of {seen.get('window')} cells for a {seen.get('box')} "
                     f"px screen with {seen.get('cell')} px cells")
 
 
 def wait_pty_follows(page: BrowserPage, srv: ServerProc, pane: int, timeout: float = 10.0) -> list[int]:
     """Wait until the pane's PTY has the size of the pane's rect in the page's layout; that rect."""
-    def same() -> list[int] | None:
+    def same() -> list[int]:
         win = active_window(page)
         rect = win["rects"][win["slots"].index(pane)]
         size = srv.pane(pane)
-        return rect if (size["cols"], size["rows"]) == (rect[2], rect[3]) else None
+        return rect if (size["cols"], size["rows"]) == (rect[2], rect[3]) else []
     return wait_for(same, timeout, message=lambda: f"pane {srv.pane(pane)} vs layout {active_window(page)}")
 
 

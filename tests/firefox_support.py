@@ -108,7 +108,7 @@ class FirefoxDriver:
         """Run one request; its value, or DriverError. ``timeout`` (s) is the op's own deadline."""
         if self.failure:
             raise DriverError(f"{op}: {self.failure}{self._log_tail()}")
-        event, reply = threading.Event(), {}
+        event, reply = threading.Event(), dict[str, Any]()
         with self._lock:
             self._next_id += 1
             rid = self._next_id
