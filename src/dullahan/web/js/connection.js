@@ -19,6 +19,7 @@ export const PING_EVERY_MS = 5000;
 export const DEAD_AFTER_MS = 12000;
 export const CLOSE_SIGNED_OUT = 4001;
 export const CLOSE_SUPERSEDED = 4002;
+export const PROBE_TIMEOUT_MS = 5000;
 const RESUME_KEY = "dullahan.resume";
 
 /**
@@ -88,6 +89,7 @@ export class Connection {
     this.resume = readResume();
     /** Whether the last hello was a resumed session (the server knew this page). */
     this.resumed = false;
+    this.probes = 0;
   }
 
   /** Connect, and follow the page's network and visibility events. */
@@ -120,7 +122,34 @@ export class Connection {
     if (this.suspended || this.state === "signed-out") return;
     this.drop(1000, "reconnecting");
     this.setState(this.connects === 0 ? "connecting" : "reconnecting");
-    this.connects++;
+    if (this.connects++ === 0) this.openSocket();
+    else this.probeThenOpen();
+  }
+
+  /**
+   * Before a reconnect, ask the server over HTTP and open the WebSocket only once it answers. Firefox
+   * delays each new WebSocket to a server by up to a minute after failed ones (RFC 6455 7.2.3; the delay
+   * grows with every failure), so retries while the server is unreachable must not be WebSocket attempts.
+   */
+  probeThenOpen() {
+    const probe = ++this.probes;
+    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out";
+    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => {
+        if (!current()) return;
+        if (r.status === 403) this.setState("signed-out");
+        else this.openSocket();
+      }, (/** @type {unknown} */ e) => {
+        if (!current()) return;
+        this.reason = "server unreachable";
+        // No answer within the timeout (a stopped or overloaded server, a black hole) is not a refusal:
+        // ask again at once, so the moment the server answers the page is back. Errors back off.
+        if (e instanceof DOMException && e.name === "TimeoutError" && navigator.onLine !== false) this.probeThenOpen();
+        else this.scheduleRetry();
+      });
+  }
+
+  openSocket() {
     let ws;
     try {
       ws = new WebSocket(this.url);
