@@ -329,7 +329,9 @@ def type_line(page: BrowserPage, text: str) -> None:
 # -- a TCP proxy whose connections can be cut -------------------------------------------------------------------
 class CuttableProxy:
     """Forwards 127.0.0.1:<port> to a server. ``cut()`` resets every open connection (as a network drop does,
-    without a WebSocket close); while ``refusing`` new connections are reset at once."""
+    without a WebSocket close); ``blackhole()`` silently stops every open connection (as a laptop that moved
+    to another network: nothing arrives either way, nobody is told); while ``refusing`` new connections are
+    reset at once."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -342,6 +344,7 @@ class CuttableProxy:
         self.accepted = 0
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
+        self._black: set[socket.socket] = set()
         self._closed = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
 
@@ -371,12 +374,20 @@ class CuttableProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if src in self._black:
+                    continue                 # swallowed: the path is gone, but no one has said so
                 dst.sendall(data)
         except OSError:
             pass
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+
+    def blackhole(self) -> int:
+        """Stop forwarding on every open connection, without closing any; returns how many sockets."""
+        with self._lock:
+            self._black.update(self._socks)
+            return len(self._socks)
 
     def cut(self) -> int:
         """Reset every connection; returns how many sockets were cut."""
