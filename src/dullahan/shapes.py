@@ -21,6 +21,10 @@ A row is a plain tuple, hashable and compared by content, so caches can be keyed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dullahan.images_model import PaneImages
 
 Row = tuple[str, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int, str], ...], bool]
 StyleKey = tuple[int, int, int, int]   # fg, bg, flags, underline colour
@@ -96,6 +100,7 @@ class PaneView:
     palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
     fg: int                                # default colours as 0xRRGGBB, -1 while nobody changed them (OSC 10/11)
     bg: int
+    images: PaneImages | None = None       # kitty graphics shown on these rows (None: not read)
 
 
 @dataclass(frozen=True, slots=True)

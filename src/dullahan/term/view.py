@@ -5,15 +5,17 @@ from __future__ import annotations
 import functools
 
 from dullahan.shapes import MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_BRACKETED_PASTE, MODE_FOCUS, MODE_MOUSE, PaneView
+from dullahan.term.images import ImageReader
 from dullahan.term.screen import ScreenReader
 from dullahan.term.vt import VTerm
 
 
-def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, full: bool = False) -> PaneView:
+def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, full: bool = False,
+              images: ImageReader | None = None) -> PaneView:
     """The terminal's current screen, re-reading only the rows Ghostty marked dirty since ``prev``.
 
-    ``full`` forces a complete read (after the viewport was moved for a history read). The caller holds
-    the terminal's lock.
+    ``full`` forces a complete read (after the viewport was moved for a history read). With ``images``,
+    the view carries the kitty graphics placed on its rows. The caller holds the terminal's lock.
     """
     level = reader.update()
     cols, rows = vt.size
@@ -41,7 +43,8 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     fg, bg = vt.default_colors()
     fg = -1 if fg == default_colors[0] else fg
     bg = -1 if bg == default_colors[1] else bg
-    return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg)
+    placed = images.read(lines) if images is not None else None
+    return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg, placed)
 
 
 @functools.cache
