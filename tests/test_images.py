@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import io
 import json
 import shutil
+import struct
 import tempfile
+import termios
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from dullahan.config import Settings
+from dullahan.config import ConfigError, Settings
 from dullahan.images_model import PLACEHOLDER, PLACEHOLDER_DIACRITICS, ImageConfig, PaneImages, Placement
 from dullahan.log import log
 from dullahan.session.pane import Pane
@@ -340,7 +343,8 @@ def test_lowering_the_storage_evicts_the_oldest_images(term: Term) -> None:
 
 
 # -- panes, sessions and real programs -------------------------------------------------------------------
-def with_session(settings: Settings, body, cols: int = 80, rows: int = 25) -> None:  # type: ignore[no-untyped-def]
+def with_session(settings: Settings, body: Callable[[Session], Awaitable[None]]) -> None:
+    """Run ``body(session)`` on a fresh loop; the session is always shut down."""
     async def main() -> None:
         session = Session(settings, asyncio.get_running_loop())
         try:
@@ -377,8 +381,10 @@ def test_real_programs_show_an_image_in_a_pane(program: str, tmp_path: Path) -> 
         await async_wait_for(lambda: "$" in screen_text(pane) or "#" in screen_text(pane), 20,
                              message=lambda: screen_text(pane))
         pane.write(f"{command}; echo SHOWN-$((6*7))\r".encode())
-        images = await async_wait_for(lambda: "SHOWN-42" in screen_text(pane) and placed(pane), 30,
-                                      message=lambda: screen_text(pane))
+        def shown() -> PaneImages | None:
+            return placed(pane) if "SHOWN-42" in screen_text(pane) else None
+        images = await async_wait_for(shown, 30, message=lambda: screen_text(pane))
+        assert images is not None
         (p,) = images.placements
         assert p.row >= 1 and p.col == 0 and p.cols <= 10 and p.rows <= 5
         px = images.images[p.generation]
@@ -441,7 +447,6 @@ def test_images_off_in_settings_turns_the_protocol_off() -> None:
 
 
 def test_settings_for_images_are_validated() -> None:
-    from dullahan.config import ConfigError
     with pytest.raises(ConfigError, match="image_storage_per_pane"):
         Settings.load({"image_storage_per_pane": 10}, "test")
     with pytest.raises(ConfigError, match="images"):
@@ -462,6 +467,42 @@ def test_cli_lists_image_counts_and_capture_leaves_images_out(server: StartServe
         (pane,) = json.loads(result.stdout)
         return pane if pane["images"] == 1 else None
     pane = wait_for(counts, 20)
-    assert pane["image_placements"] == 1 and isinstance(pane["image_bytes"], int) and pane["image_bytes"] > 0
+    assert pane is not None and pane["image_placements"] == 1
+    assert isinstance(pane["image_bytes"], int) and pane["image_bytes"] > 0
     text = srv.capture(1)
     assert "\x1b_G" not in text and PLACEHOLDER not in text   # text only: images are left out
+
+
+@pytest.mark.usefixtures("isolated_xdg")
+def test_pty_reports_its_size_in_pixels_from_the_cell_size() -> None:
+    async def body(session: Session) -> None:
+        window = session.new_window("single", 80, 25)
+        pane = session.pane(window.slots[0])
+        assert pane.proc is not None
+        rows, cols, xpixel, ypixel = struct.unpack("HHHH", fcntl.ioctl(pane.proc.fd, termios.TIOCGWINSZ, b"\0" * 8))
+        assert (xpixel, ypixel) == (cols * 8, rows * 16)
+        pane.resize(100, 30)
+        assert struct.unpack("HHHH", fcntl.ioctl(pane.proc.fd, termios.TIOCGWINSZ, b"\0" * 8)) == (30, 100, 800, 480)
+    with_session(Settings(shell=["sh", "-c", "sleep 30"]), body)
+
+
+@pytest.mark.usefixtures("isolated_xdg")
+def test_history_view_carries_the_images_of_rows_scrolled_back(tmp_path: Path) -> None:
+    escapes = tmp_path / "img.kitty"
+    escapes.write_text(apc("f=100,a=T,i=4,q=2", png(16, 32, BLUE)))   # 2x2 cells
+
+    async def body(session: Session) -> None:
+        window = session.new_window("single", 40, 11)
+        pane = session.pane(window.slots[0])
+        pane.write(f"clear; cat {escapes}; seq 1 40; echo SCROLLED-$((6*7))\r".encode())
+        await async_wait_for(lambda: "SCROLLED-42" in screen_text(pane), 20, message=lambda: screen_text(pane))
+        view = pane.view()
+        assert view is not None and view.images is not None and view.images.placements == ()
+        top, rows, images = pane.history_view(0, view.rows)
+        assert top == 0 and images is not None
+        (p,) = images.placements
+        assert p.image_id == 4 and (p.cols, p.rows) == (2, 2) and 0 <= p.row < len(rows)
+        assert pixel(images, p, 0, 0) == BLUE
+        live = pane.view()                                    # the live screen is read in full again
+        assert live is not None and live.images is not None and live.images.placements == ()
+    with_session(Settings(shell=["bash", "--noprofile", "--norc"]), body)

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dullahan.images_model import ImageConfig
+from dullahan.images_model import ImageConfig, PaneImages
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
@@ -122,7 +122,7 @@ class Pane:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         cols, rows = self.vt.size
-        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows)
+        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows, self.vt.cell_px)
         self.exit = None
         self._eof = False
         self._loop.add_reader(self.proc.pidfd, self.reap)
@@ -443,6 +443,14 @@ class Pane:
         Moves the viewport there and back under the lock; the next view is then read in full, since
         moving the viewport marks every row dirty.
         """
+        top, got, _images = self._history(top, count, with_images=False)
+        return top, got
+
+    def history_view(self, top: int, count: int) -> tuple[int, list[Row], PaneImages | None]:
+        """``history``, with the kitty graphics placed on those rows (read at the same viewport)."""
+        return self._history(top, count, with_images=True)
+
+    def _history(self, top: int, count: int, with_images: bool) -> tuple[int, list[Row], PaneImages | None]:
         with self._terminal() as vt:
             total = vt.total_rows()
             _cols, rows = vt.size
@@ -450,9 +458,10 @@ class Pane:
             scroll_viewport(vt.term, "row", top)
             self.reader.update()
             got = [row for _y, row in self.reader.read(dirty_only=False)][:count]
+            images = self.images.read(tuple(got)) if with_images else None
             scroll_viewport(vt.term, "bottom")
             self._needs_full_read = True
-            return top, got
+            return top, got, images
 
     def resize(self, cols: int, rows: int) -> bool:
         """Resize the PTY (TIOCSWINSZ) and reflow the terminal; False when the size did not change."""
@@ -464,7 +473,7 @@ class Pane:
             self._fed_seq += 1
         if self.proc is not None and self.proc.fd >= 0:
             try:
-                self.proc.resize(cols, rows)
+                self.proc.resize(cols, rows, self.vt.cell_px)
             except OSError as e:
                 log.warning("pty", "resize failed", pane=self.id, error=e.strerror)
         log.debug("pane", "resized", pane=self.id, cols=cols, rows=rows)

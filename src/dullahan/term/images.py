@@ -285,7 +285,7 @@ class ImageReader:
         shown: dict[int, ImagePixels] = {}
         kept: list[Placement] = []
         for p in placements:
-            pixels = shown.get(p.generation) or self._pixels_of(images[p.image_id])
+            pixels = shown.get(p.generation) or self._pixels_of(p.image_id, images[p.image_id])
             if pixels is None:
                 continue
             shown[p.generation] = pixels
@@ -308,7 +308,7 @@ class ImageReader:
             return None
         return handle, (int(width), int(height), name, int(length), int(generation))
 
-    def _pixels_of(self, image: tuple[Any, tuple[int, int, str, int, int]]) -> ImagePixels | None:
+    def _pixels_of(self, image_id: int, image: tuple[Any, tuple[int, int, str, int, int]]) -> ImagePixels | None:
         handle, (width, height, fmt, length, generation) = image
         cached = self._pixels.get(generation)
         if cached is not None:
@@ -318,9 +318,7 @@ class ImageReader:
             return None
         if lib.ghostty_kitty_graphics_image_get(handle, lib.GHOSTTY_KITTY_IMAGE_DATA_DATA_PTR, self._data_ptr) != 0:
             return None   # metadata is known, pixels are still on their way
-        image_id = ffi.new("uint32_t*")
-        lib.ghostty_kitty_graphics_image_get(handle, lib.GHOSTTY_KITTY_IMAGE_DATA_ID, image_id)
-        return ImagePixels(generation, int(image_id[0]), fmt, width, height, ffi.buffer(self._data_ptr[0], length)[:])
+        return ImagePixels(generation, image_id, fmt, width, height, ffi.buffer(self._data_ptr[0], length)[:])
 
     def _virtual(self, lines: tuple[Row, ...], cols: int, targets: dict[int, dict[int, tuple[int, int]]],
                  images: dict[int, tuple[Any, tuple[int, int, str, int, int]]], cell_w: int,

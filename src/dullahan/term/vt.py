@@ -163,6 +163,7 @@ class VTerm:
             lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
         finally:
             images.feeding(None)
+            sink.decoder_refusal = None   # a decoder refusal belongs to the feed that caused it
         if sink.refusals:
             self.effects.image_refusals += sink.refusals
             sink.refusals = []
