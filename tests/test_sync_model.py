@@ -156,7 +156,7 @@ class ModelSource:
 
     def history_state(self, pane_id: int, live: PaneState, offset: int) -> PaneState:
         pane = self.panes[pane_id]
-        _top, rows = read_history(pane.vt, pane.reader, live.scrollback - offset, live.rows)
+        _top, rows, _images = read_history(pane.vt, pane.reader, live.scrollback - offset, live.rows)
         pane.full = True
         pane.seq += 1
         ids = tuple(self.interner.intern(r) for r in rows)

@@ -114,6 +114,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     frames_in_flight: Annotated[int, _within(1, 64)] = 3
     frame_interval: Annotated[Seconds, _within(0.001, 1.0)] = 1 / 60
     master_grace: Annotated[Seconds, _within(0, 3600)] = 60.0   # a vanished master's role is kept this long
+    # Kitty graphics. Off: programs are told nothing (queries go unanswered) and images are dropped.
+    images: bool = True
+    # Decoded bytes of images a pane keeps (half on each of its two screens), and all panes together:
+    # every pane gets the same share of the total, at most the per-pane limit.
+    image_storage_per_pane: Annotated[int, _within(1 << 20, 4 << 30)] = 64 << 20
+    image_storage_total: Annotated[int, _within(1 << 20, 64 << 30)] = 256 << 20
+    # Let programs send images by file name, temporary file or shared memory (read as the server's user).
+    image_file_media: bool = False
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -16,7 +16,7 @@ from typing import TextIO
 
 CATEGORIES = (
     "server", "config", "connection", "tls", "http", "ws", "auth", "sync", "pty", "pane",
-    "layout", "input", "clipboard", "ipc", "term",
+    "layout", "input", "clipboard", "ipc", "term", "images",
 )
 
 

@@ -28,11 +28,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dullahan.images.model import ImageConfig
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
-from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneView, Row, StyleTable, WheelEvent
+from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneImages, PaneView, Row, StyleTable, WheelEvent
 from dullahan.term.encode import InputEncoder
+from dullahan.term.image_reader import ImageReader
 from dullahan.term.screen import ScreenReader
 from dullahan.term.view import read_history, read_view
 from dullahan.term.vt import TermEffects, VTerm
@@ -76,15 +78,16 @@ class PaneMeta:
 class Pane:
     def __init__(self, pane_id: int, *, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
                  scrollback_lines: int, styles: StyleTable, feeder: Feeder, host: PaneHost,
-                 loop: asyncio.AbstractEventLoop) -> None:
+                 loop: asyncio.AbstractEventLoop, image_config: ImageConfig | None = None) -> None:
         self.id = pane_id
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.created = time.time()
         cols, rows = clamp_size(cols, rows)
-        self.vt = VTerm(cols, rows, scrollback_lines)
+        self.vt = VTerm(cols, rows, scrollback_lines, image_config)
         self.reader = ScreenReader(self.vt, styles)
+        self.images = ImageReader(self.vt, styles)
         self.encoder = InputEncoder(self.vt)
         self.meta = PaneMeta()
         self.proc: PtyProcess | None = None
@@ -120,7 +123,7 @@ class Pane:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         cols, rows = self.vt.size
-        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows)
+        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows, self.vt.cell_px)
         self.exit = None
         self._eof = False
         self._loop.add_reader(self.proc.pidfd, self.reap)
@@ -152,6 +155,7 @@ class Pane:
         self._release_process()
         with self._terminal():
             self.encoder.close()
+            self.images.close()
             self.reader.close()
             self.vt.close()
 
@@ -378,6 +382,12 @@ class Pane:
             meta.progress = None if state == 0 else (state, max(0, min(100, pct)))
         if fx.render_hold is not None:
             meta.render_hold_since = time.monotonic() if fx.render_hold else None
+        for message, over_limit in fx.image_refusals:
+            if over_limit:
+                log.warning("images", "image refused", pane=self.id, reply=message,
+                            limit=self.vt.image_config.storage_per_screen)
+            else:
+                log.debug("images", "image command failed", pane=self.id, reply=message)
 
     def render_held(self) -> bool:
         """Whether the program asked to hold rendering (DEC 2026) within the last 100 ms."""
@@ -424,7 +434,7 @@ class Pane:
         """Read the terminal into a new view (caller holds the terminal lock, or is constructing)."""
         full = self._needs_full_read
         self._needs_full_read = False
-        return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full)
+        return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full, self.images)
 
     def compress_if_idle(self, now: float) -> bool:
         """Compress the terminal once it has been idle for a while (called periodically by the session)."""
@@ -471,9 +481,17 @@ class Pane:
         Moves the viewport there and back under the lock; the next view is then read in full, since
         moving the viewport marks every row dirty.
         """
+        top, got, _images = self._history(top, count, with_images=False)
+        return top, got
+
+    def history_view(self, top: int, count: int) -> tuple[int, list[Row], PaneImages | None]:
+        """``history``, with the kitty graphics placed on those rows (read at the same viewport)."""
+        return self._history(top, count, with_images=True)
+
+    def _history(self, top: int, count: int, with_images: bool) -> tuple[int, list[Row], PaneImages | None]:
         with self._terminal() as vt:
             try:
-                return read_history(vt, self.reader, top, count)
+                return read_history(vt, self.reader, top, count, self.images if with_images else None)
             finally:
                 self._needs_full_read = True
 
@@ -487,7 +505,7 @@ class Pane:
             self._fed_seq += 1
         if self.proc is not None and self.proc.fd >= 0:
             try:
-                self.proc.resize(cols, rows)
+                self.proc.resize(cols, rows, self.vt.cell_px)
             except OSError as e:
                 log.warning("pty", "resize failed", pane=self.id, error=e.strerror)
         log.debug("pane", "resized", pane=self.id, cols=cols, rows=rows)
@@ -498,6 +516,20 @@ class Pane:
     def size(self) -> tuple[int, int]:
         with self._terminal() as vt:
             return vt.size
+
+    def image_counts(self) -> dict[str, int]:
+        """Kitty graphics in the pane: images with a placement, placements, decoded bytes (as of the latest
+        view, read now unless the terminal thread is busy with the pane)."""
+        images = (self.view() or self._view).images
+        if images is None:
+            return {"images": 0, "image_placements": 0, "image_bytes": 0}
+        return {"images": images.placed_images, "image_placements": images.placements_total,
+                "image_bytes": images.placed_bytes}
+
+    def set_image_storage(self, per_screen: int) -> None:
+        """The pane's new share of the image budget (lowering it evicts its oldest images)."""
+        with self._terminal() as vt:
+            vt.set_image_storage(per_screen)
 
     # -- input: browser/CLI -> program ---------------------------------------------------------------
     def _encode(self, fn: Callable[[InputEncoder], bytes]) -> bytes:

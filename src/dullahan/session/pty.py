@@ -62,10 +62,11 @@ class PtyProcess:
         self.pidfd = os.pidfd_open(pid)
 
     @classmethod
-    def spawn(cls, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> PtyProcess:
+    def spawn(cls, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+              cell_px: tuple[int, int] = (0, 0)) -> PtyProcess:
         master, slave = os.openpty()
         try:
-            set_winsize(master, cols, rows)
+            set_winsize(master, cols, rows, cell_px)
             # The error pipe tells the parent whether exec worked (it is close-on-exec).
             err_r, err_w = os.pipe()
             pid = os.fork()
@@ -86,8 +87,8 @@ class PtyProcess:
         os.set_blocking(master, False)
         return cls(pid, master)
 
-    def resize(self, cols: int, rows: int) -> None:
-        set_winsize(self.fd, cols, rows)
+    def resize(self, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:
+        set_winsize(self.fd, cols, rows, cell_px)
 
     def signal_group(self, sig: int) -> None:
         """Signal the child's process group (it leads its own session), then the child itself."""
@@ -127,8 +128,11 @@ class PtyProcess:
             self.pidfd = -1
 
 
-def set_winsize(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+def set_winsize(fd: int, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:
+    """The PTY's size in cells, and in pixels from the terminal's cell size (programs that draw images,
+    such as kitty's icat, read it; 0 means unknown)."""
+    width, height = min(0xFFFF, cols * cell_px[0]), min(0xFFFF, rows * cell_px[1])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, width, height))
 
 
 def _child(argv: list[str], env: dict[str, str], cwd: str, slave: int, master: int,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dullahan.config import Settings, config_dir
+from dullahan.images.model import ImageConfig, storage_per_screen
 from dullahan.log import log
 from dullahan.session import layout
 from dullahan.session.feeder import Feeder
@@ -171,7 +172,8 @@ class Session:
             env.pop(var, None)
         pane = Pane(pane_id, argv=self.settings.shell_argv(), env=env, cwd=cwd or os.getcwd(), cols=cols,
                     rows=rows, scrollback_lines=self.settings.scrollback_lines, styles=self.styles,
-                    feeder=self.feeder, host=self, loop=self.loop)
+                    feeder=self.feeder, host=self, loop=self.loop,
+                    image_config=self._image_config(len(self.panes) + 1))
         try:
             pane.start()
         except (SpawnError, OSError) as e:
@@ -179,10 +181,25 @@ class Session:
             log.error("pane", "cannot start shell", error=str(e))
             raise SessionError(f"cannot start a shell: {e}") from e
         self.panes[pane_id] = pane
+        self._share_image_budget()
         return pane
+
+    def _image_config(self, panes: int) -> ImageConfig:
+        s = self.settings
+        return ImageConfig(enabled=s.images, file_media=s.image_file_media,
+                           storage_per_screen=storage_per_screen(s.image_storage_per_pane, s.image_storage_total,
+                                                                 panes))
+
+    def _share_image_budget(self) -> None:
+        """Every pane gets the same share of the server's image budget: more panes, smaller shares (a
+        pane over its new share loses its oldest images)."""
+        share = self._image_config(len(self.panes)).storage_per_screen
+        for pane in self.panes.values():
+            pane.set_image_storage(share)
 
     def _discard(self, pane: Pane) -> None:
         self.panes.pop(pane.id, None)
+        self._share_image_budget()
         pane.close()
         if pane.proc is None or pane.exit is not None:
             pane.release()          # already ended and reaped: nothing to wait for
@@ -398,6 +415,7 @@ class Session:
             "bytes_out": pane.bytes_out,
             "bytes_in": pane.bytes_in,
             "created": pane.created,
+            **pane.image_counts(),
         }
 
     def layout_json(self) -> dict[str, object]:

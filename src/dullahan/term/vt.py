@@ -9,9 +9,11 @@ drains with ``take_effects``. Nothing here is thread-safe: the owner serialises 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dullahan.images.model import ImageConfig, strip_placeholders
+from dullahan.term import images
 from dullahan.term.ghostty import (
     Terminal,
     check,
@@ -45,20 +47,28 @@ class TermEffects:
     notifications: list[tuple[str, str]] = field(default_factory=list)   # (title, body)
     progress: tuple[int, int] | None = None                               # (state, percent), last one wins
     render_hold: bool | None = None
+    image_refusals: list[tuple[str, bool]] = field(default_factory=list)  # (reply message, over a limit)
 
     def __bool__(self) -> bool:
         return bool(self.replies or self.bells or self.title_changed or self.pwd_changed or self.clipboard
-                    or self.notifications or self.progress is not None or self.render_hold is not None)
+                    or self.notifications or self.progress is not None or self.render_hold is not None
+                    or self.image_refusals)
 
 
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
-    def __init__(self, cols: int, rows: int, scrollback_lines: int) -> None:
+    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None) -> None:
         self.scrollback_lines = scrollback_lines
         self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
         self.effects = TermEffects()
+        # The cell size programs are told (CSI 14/16 t) and images are laid out with: close to the
+        # browser's default cell (DejaVu Sans Mono 14 px at line height 1.2 is about 8.4 x 17 px).
         self.cell_px = (8, 16)
+        self.term.resize(cols, rows, *self.cell_px)
+        self.image_config = image_config or ImageConfig()
+        self._image_sink = images.ImageSink(self.image_config)
+        images.configure(self.term, self.image_config)
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         t = self.term._t[0]
@@ -147,8 +157,25 @@ class VTerm:
 
     # -- operations --------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
+        sink = self._image_sink
+        images.feeding(sink)
+        try:
+            lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
+        finally:
+            images.feeding(None)
+            sink.decoder_refusal = None   # a decoder refusal belongs to the feed that caused it
+        if sink.refusals:
+            self.effects.image_refusals += sink.refusals
+            sink.refusals = []
         self.term._raise_cb_err()
+
+    def set_image_storage(self, per_screen: int) -> None:
+        """A new storage limit for each screen's images (lowering it evicts the oldest)."""
+        if not self.image_config.enabled or per_screen == self.image_config.storage_per_screen:
+            return
+        self.image_config = replace(self.image_config, storage_per_screen=per_screen)
+        self._image_sink.config = self.image_config
+        images.set_storage_limit(self.term, per_screen)
 
     def take_effects(self) -> TermEffects:
         effects, self.effects = self.effects, TermEffects()
@@ -233,7 +260,7 @@ class VTerm:
             text = text.replace("\r\n", "\n")
             if not text.endswith("\x1b[0m"):
                 text += "\x1b[0m"
-        return text
+        return strip_placeholders(text)
 
     def compression_activity(self) -> int:
         """A counter that moves whenever the terminal's memory changes shape (new rows, scrolling)."""
