@@ -4,11 +4,24 @@ Callbacks from libghostty-vt (replies to queries, bell, title, clipboard writes,
 fire inside ``feed`` on whichever thread feeds; they only append to ``TermEffects``, which the owner
 drains with ``take_effects``. Nothing here is thread-safe: the owner serialises every call (see
 ``session.pane``).
+
+Two sequences need this layer, because libghostty-vt parses them but offers no callback (docs/TERMINAL.md):
+
+- XTWINOPS 22/23 (push and pop the title): its C API handler does nothing with them (``title_push`` and
+  ``title_pop`` in src/terminal/stream_terminal.zig), so ``VTerm`` keeps the stack;
+- DECSET 40 (allow DECCOLM): refused, so that DECCOLM (``CSI ? 3 h``) is ignored as in xterm by default. A
+  pane's width belongs to its layout; Ghostty would resize its grid to 132 columns behind the PTY's back.
+
+``feed`` finds them in the output (``_WATCHED``), hands Ghostty the bytes up to the end of each one and
+acts there, so that the title pushed is the one set before it in the same read. A sequence split across
+reads is recognised from the unfinished tail kept in ``_carry``. Ghostty's parser goes to its escape state
+on ESC from any state, so ``ESC [`` always starts a control sequence for it too.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +43,17 @@ CLIPBOARD_MAX_BYTES = 1 << 20
 MAX_NOTIFICATION_CHARS = 1024
 MAX_PENDING_EFFECTS = 64
 
+TITLE_STACK_DEPTH = 32      # xterm keeps at least 200; enough for nested programs, bounded for untrusted output
+MAX_STACKED_TITLE_CHARS = 2048
+MODE_ALLOW_DECCOLM = 40
+
 _LOCATIONS = {0: "c", 1: "s", 2: "p"}
+# XTWINOPS 22/23 (Ps: 0 icon and window title, the default; 1 icon only; 2 window title; a third parameter, an
+# index in some terminals, is ignored as xterm does), and a DECSET that sets 40. Scanning costs 5-10 % of
+# parsing on the soak generator's coloured and redraw output.
+_WATCHED = re.compile(rb"\x1b\[(?:2([23])(?:;([0-9]*)(?:;[0-9]*)?)?t|(\?)(?:[0-9]*;)*0*40(?:;[0-9]*)*h)")
+_WATCHED_UNFINISHED = re.compile(rb"\x1b(?:\[(?:2(?:[23](?:;[0-9]*(?:;[0-9]*)?)?)?|\?[0-9;]*)?)?")
+MAX_CARRY = 64
 
 
 @dataclass
@@ -59,6 +82,9 @@ class VTerm:
         self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
         self.effects = TermEffects()
         self.cell_px = (8, 16)
+        self.title_stack: list[str] = []
+        self._grid_size = (cols, rows)   # what the owner sized it to; DECCOLM may not change it
+        self._carry = b""            # an unfinished watched sequence at the end of the last feed
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         t = self.term._t[0]
@@ -147,14 +173,66 @@ class VTerm:
 
     # -- operations --------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        carry = self._carry
+        scan = carry + data if carry else data
+        done = 0
+        for match in _WATCHED.finditer(scan):
+            end = match.end() - len(carry)   # > 0: the carry alone is never a whole sequence
+            self._write(data[done:end])
+            done = end
+            self._act_on(match)
+        if done < len(data):
+            self._write(data[done:])
+        tail = scan.rfind(b"\x1b", max(0, len(scan) - MAX_CARRY))
+        self._carry = scan[tail:] if tail >= 0 and _WATCHED_UNFINISHED.fullmatch(scan, tail) else b""
+
+    def _write(self, data: bytes) -> None:
         lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
         self.term._raise_cb_err()
+        if self.term.mode(MODE_ALLOW_DECCOLM):
+            self._refuse_deccolm()
+            if self.term.size != self._grid_size:
+                # DECCOLM came in the same DECSET as 40 (``CSI ? 40 ; 3 h``), or after one split across more
+                # than MAX_CARRY bytes of reads: give the grid its size back.
+                self.resize(*self._grid_size)
+
+    def _act_on(self, match: re.Match[bytes]) -> None:
+        push_pop, which, allow_deccolm = match.group(1, 2, 3)
+        if allow_deccolm:
+            return   # _write refused it, right after the sequence
+        if which in (None, b"", b"0", b"2"):   # 1 is the icon's title, which a pane does not have
+            if push_pop == b"2":
+                self.push_title()
+            else:
+                self.pop_title()
+
+    def _refuse_deccolm(self) -> None:
+        mode = ffi.new("GhosttyTerminalModeConfig*")
+        mode.mode, mode.value = MODE_ALLOW_DECCOLM, False
+        check(lib.ghostty_terminal_set(self.term._t[0], lib.GHOSTTY_TERMINAL_OPT_MODE, mode), "mode 40")
+
+    def push_title(self) -> None:
+        """XTWINOPS 22: save the title; beyond ``TITLE_STACK_DEPTH`` titles the oldest is forgotten."""
+        self.title_stack.append(self.title[:MAX_STACKED_TITLE_CHARS])
+        del self.title_stack[:-TITLE_STACK_DEPTH]
+
+    def pop_title(self) -> None:
+        """XTWINOPS 23: restore the last title saved; nothing happens when none is."""
+        if not self.title_stack:
+            return
+        raw = self.title_stack.pop().encode("utf-8")
+        buf = ffi.new("uint8_t[]", raw) if raw else ffi.NULL
+        value = ffi.new("GhosttyString*")
+        value.ptr, value.len = buf, len(raw)
+        check(lib.ghostty_terminal_set(self.term._t[0], lib.GHOSTTY_TERMINAL_OPT_TITLE, value), "title")
+        self.effects.title_changed = True
 
     def take_effects(self) -> TermEffects:
         effects, self.effects = self.effects, TermEffects()
         return effects
 
     def resize(self, cols: int, rows: int) -> None:
+        self._grid_size = (cols, rows)
         self.term.resize(cols, rows, *self.cell_px)
         set_scrollback(self.term, self.scrollback_lines, cols)
 

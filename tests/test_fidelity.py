@@ -1,0 +1,143 @@
+"""Terminal fidelity against xterm and tmux (issue 12): the title stack, DECCOLM, capture of styled gaps,
+and the parser behaviours seen with vttest. Real Ghostty terminals; real shells on real PTYs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from dullahan.session.pane import Pane
+from dullahan.session.session import Session
+from dullahan.term.vt import MAX_CARRY, TITLE_STACK_DEPTH, VTerm
+from helpers import async_wait_for
+from test_pane import winsize, with_pane
+
+BASH = ["bash", "--noprofile", "--norc"]
+DEADLINE = 20.0
+
+pytestmark = pytest.mark.usefixtures("isolated_xdg")
+
+
+@pytest.fixture
+def vt() -> Iterator[VTerm]:
+    v = VTerm(40, 6, 100)
+    yield v
+    v.close()
+
+
+def osc_title(title: str) -> bytes:
+    return b"\x1b]2;" + title.encode() + b"\x07"
+
+
+# -- the title stack (XTWINOPS 22/23) -----------------------------------------------------------------------
+@pytest.mark.parametrize(("push", "pop"), [
+    (b"\x1b[22;0t", b"\x1b[23;0t"), (b"\x1b[22;2t", b"\x1b[23;2t"), (b"\x1b[22t", b"\x1b[23t"),
+    (b"\x1b[22;0t", b"\x1b[23;2t"), (b"\x1b[22;0;7t", b"\x1b[23;0;7t"),
+])
+def test_pushed_title_comes_back_on_pop(vt: VTerm, push: bytes, pop: bytes) -> None:
+    # One read, as xterm gets it: the title pushed is the one set just before, not the last of the read.
+    vt.feed(osc_title("shell") + push + osc_title("vim") + b"x" + pop + b"y")
+    assert vt.title == "shell"
+    assert vt.take_effects().title_changed
+    assert vt.capture().splitlines()[0] == "xy"
+
+
+def test_titles_nest_and_an_empty_stack_pops_nothing(vt: VTerm) -> None:
+    vt.feed(osc_title("one") + b"\x1b[22;0t" + osc_title("two") + b"\x1b[22;0t" + osc_title("three"))
+    vt.feed(b"\x1b[23;0t")
+    assert vt.title == "two"
+    vt.feed(b"\x1b[23;0t")
+    assert vt.title == "one"
+    vt.take_effects()
+    vt.feed(b"\x1b[23;0t")
+    assert vt.title == "one"
+    assert not vt.take_effects().title_changed
+
+
+def test_icon_title_stack_leaves_the_window_title_alone(vt: VTerm) -> None:
+    # Ps 1 is the icon title only (xterm: push 22;1, set, pop 23;1 keeps the new window title).
+    vt.feed(osc_title("one") + b"\x1b[22;1t" + osc_title("two") + b"\x1b[23;1t")
+    assert vt.title == "two"
+    assert vt.title_stack == []
+
+
+def test_title_stack_is_bounded(vt: VTerm) -> None:
+    vt.feed(b"".join(osc_title(f"t{i}") + b"\x1b[22;0t" for i in range(TITLE_STACK_DEPTH + 20)))
+    assert len(vt.title_stack) == TITLE_STACK_DEPTH
+    vt.feed(b"\x1b[23;0t" * (TITLE_STACK_DEPTH + 20))
+    assert vt.title == "t20"    # the oldest twenty were forgotten
+
+
+def test_title_stack_sequences_split_at_every_point(vt: VTerm) -> None:
+    stream = osc_title("shell") + b"\x1b[22;0t" + osc_title("vim") + b"\x1b[23;0;5t"
+    for cut in range(1, len(stream)):
+        for second in range(cut + 1, len(stream) + 1):
+            v = VTerm(40, 6, 100)
+            try:
+                v.feed(stream[:cut])
+                v.feed(stream[cut:second])
+                v.feed(stream[second:])
+                assert v.title == "shell", (cut, second)
+                assert v.title_stack == []
+            finally:
+                v.close()
+
+
+def test_a_sequence_longer_than_the_carry_is_not_taken_for_a_push(vt: VTerm) -> None:
+    vt.feed(osc_title("one") + b"\x1b[22;" + b"0" * MAX_CARRY)
+    vt.feed(b"t")
+    assert vt.title_stack == []
+
+
+def test_pane_title_follows_a_pop() -> None:
+    async def body(session: Session, pane: Pane) -> None:
+        await async_wait_for(lambda: "$" in pane.capture(), DEADLINE, message=pane.capture)
+        pane.write(b"printf '\\e]2;before\\a\\e[22;0t\\e]2;during\\a'\r")
+        await async_wait_for(lambda: pane.meta.title == "during", DEADLINE, message=lambda: pane.meta.title)
+        pane.write(b"printf '\\e[23;0t'\r")
+        await async_wait_for(lambda: pane.meta.title == "before", DEADLINE, message=lambda: pane.meta.title)
+    with_pane(BASH, body)
+
+
+# -- DECCOLM (CSI ? 3 h / l) --------------------------------------------------------------------------------
+@pytest.mark.parametrize("stream", [
+    [b"\x1b[?40h", b"\x1b[?3h"],
+    [b"\x1b[?40h\x1b[?3h"],
+    [b"\x1b[?1;40;1000h\x1b[?3h"],
+    [b"\x1b[?40;3h"],
+    [b"\x1b[?4", b"0h\x1b[?3h"],
+    [b"\x1b[?0040h\x1b[?3h"],
+    [b"\x1b[?" + b"0" * MAX_CARRY, b"0" * MAX_CARRY + b"40h\x1b[?3h"],
+], ids=["two-reads", "one-read", "among-others", "same-decset", "split", "leading-zeros", "longer-than-carry"])
+def test_deccolm_never_changes_the_width(stream: list[bytes]) -> None:
+    vt = VTerm(120, 10, 100)
+    try:
+        for data in stream:
+            vt.feed(data)
+        assert vt.size == (120, 10)
+        assert not vt.mode(40)
+        vt.feed(b"\x1b[?3l")
+        assert vt.size == (120, 10)
+    finally:
+        vt.close()
+
+
+def test_deccolm_refused_on_a_pty_program_and_terminal_agree() -> None:
+    async def body(session: Session, pane: Pane) -> None:
+        assert pane.proc is not None
+        await async_wait_for(lambda: "$" in pane.capture(), DEADLINE, message=pane.capture)
+        pane.write(b"printf '\\e[?40h'; printf '\\e[?3h'; printf '%0132d\\n' 0 | tr 0 x; stty size\r")
+        found = await async_wait_for(lambda: re.search(r"^(\d+) (\d+)$", pane.capture(), re.M), DEADLINE,
+                                     message=pane.capture)
+        cols, rows = winsize(pane.proc.fd)
+        assert cols == 120
+        assert (found.group(1), found.group(2)) == (str(rows), "120")
+        assert pane.size == (120, rows)
+        view = pane.view() or pane.latest_view()
+        assert view.cols == 120
+        # the 132 x's wrapped at the PTY's width: 120 on one row, 12 on the next
+        lines = pane.capture().splitlines()
+        assert "x" * 120 in lines and "x" * 12 in lines
+    with_pane(BASH, body, cols=120, rows=25)
