@@ -10,6 +10,9 @@ import pytest
 
 from dullahan.session.pane import Pane
 from dullahan.session.session import Session
+from dullahan.shapes import StyleTable
+from dullahan.term.ansi import styled_text
+from dullahan.term.screen import ScreenReader
 from dullahan.term.vt import MAX_CARRY, TITLE_STACK_DEPTH, VTerm
 from helpers import async_wait_for
 from test_pane import winsize, with_pane
@@ -141,3 +144,64 @@ def test_deccolm_refused_on_a_pty_program_and_terminal_agree() -> None:
         lines = pane.capture().splitlines()
         assert "x" * 120 in lines and "x" * 12 in lines
     with_pane(BASH, body, cols=120, rows=25)
+
+
+# -- capture --ansi -----------------------------------------------------------------------------------------
+SGR_RE = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+def ansi_capture(vt: VTerm, scrollback: bool = False) -> str:
+    shared = StyleTable()
+    reader = ScreenReader(vt, shared)
+    try:
+        styles = StyleTable()
+        text = styled_text(reader.screen_rows(scrollback, styles), vt.size[0], styles)
+        assert len(shared) == 1      # nothing interned into the table the clients share
+        return text
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(("sgr", "param"), [(b"4", "4"), (b"7", "7"), (b"41", "48;5;1"), (b"1;4:3", "4:3")])
+def test_capture_leaves_never_written_gaps_unstyled(vt: VTerm, sgr: bytes, param: str) -> None:
+    vt.feed(b"\x1b[" + sgr + b"mU\x1b[10GX\x1b[0m")
+    line = ansi_capture(vt).splitlines()[0]
+    style = f"\x1b[0;{param}m" if param != "4:3" else "\x1b[0;1;4:3m"
+    assert line == f"{style}U\x1b[0m        {style}X\x1b[0m"
+
+
+def test_capture_keeps_styled_spaces_and_coloured_erase(vt: VTerm) -> None:
+    # Spaces written in a style, and a line erased with a background colour, are styled on the page too.
+    vt.feed(b"a\x1b[7m  \x1b[0mb\r\n\x1b[44m\x1b[K\x1b[0m")
+    lines = ansi_capture(vt).splitlines()
+    assert lines[0] == "a\x1b[0;7m  \x1b[0mb"
+    assert lines[1] == "\x1b[0;48;5;4m" + " " * 40 + "\x1b[0m"
+
+
+def test_capture_ansi_without_styles_is_the_plain_capture(vt: VTerm) -> None:
+    vt.feed("plain\r\n\x1b[1;38;2;10;20;30mbold\x1b[0m\t\x1b[4mtab 漢字 🙂\x1b[0m  \r\n\r\n\x1b[3Gx".encode())
+    ansi = ansi_capture(vt)
+    assert "\n".join(line.rstrip() for line in SGR_RE.sub("", ansi).split("\n")) == vt.capture()
+    assert "\x1b[0;1;38;2;10;20;30mbold\x1b[0m" in ansi
+
+
+def test_capture_ansi_scrollback_reads_every_row_once() -> None:
+    vt = VTerm(12, 5, 1000)
+    try:
+        vt.feed(b"\r\n".join(b"\x1b[4mU%d\x1b[8GX\x1b[0m" % i for i in range(1, 38)))
+        lines = ansi_capture(vt, scrollback=True).splitlines()
+        assert lines == [f"\x1b[0;4mU{i}\x1b[0m{' ' * (7 - len(str(i)) - 1)}\x1b[0;4mX\x1b[0m" for i in range(1, 38)]
+        assert vt.capture().split() == [f"U{i}" if j == 0 else "X" for i in range(33, 38) for j in (0, 1)]
+    finally:
+        vt.close()
+
+
+def test_pane_capture_ansi_through_a_pty() -> None:
+    async def body(session: Session, pane: Pane) -> None:
+        await async_wait_for(lambda: "$" in pane.capture(), DEADLINE, message=pane.capture)
+        pane.write(b"printf '\\e[4mU\\e[10GX\\e[0m\\n'\r")
+        await async_wait_for(lambda: re.search(r"^U {8}X$", pane.capture(), re.M), DEADLINE, message=pane.capture)
+        ansi = pane.capture(ansi=True)
+        assert "\x1b[0;4mU\x1b[0m        \x1b[0;4mX\x1b[0m" in ansi.splitlines()
+        assert pane.capture(scrollback=True, ansi=True).splitlines()[-3:] == ansi.splitlines()[-3:]
+    with_pane(BASH, body)

@@ -32,6 +32,7 @@ from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
 from dullahan.shapes import KeyEvent, MouseEvent, PaneView, Row, StyleTable, WheelEvent
+from dullahan.term.ansi import styled_text
 from dullahan.term.encode import InputEncoder
 from dullahan.term.ghostty import scroll_viewport
 from dullahan.term.screen import ScreenReader
@@ -424,8 +425,14 @@ class Pane:
             self._term_lock.release()
 
     def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
+        """The screen as text (``tmux capture-pane -p``), or with ``ansi`` as the page shows it, in SGR."""
         with self._terminal() as vt:
-            return vt.capture(scrollback=scrollback, ansi=ansi)
+            if not ansi:
+                return vt.capture(scrollback=scrollback)
+            styles = StyleTable()
+            rows = self.reader.screen_rows(scrollback, styles)
+            self._needs_full_read = True
+            return styled_text(rows, vt.size[0], styles)
 
     def history(self, top: int, count: int) -> tuple[int, list[Row]]:
         """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).

@@ -275,7 +275,8 @@ class InputEncoder:
         """
         n = self._len
         r = lib.ghostty_key_encoder_encode(self._kenc, self._mok_probe, self._probe_buf, _SMALL_BUF, n)
-        return r == 0 and ffi.buffer(self._probe_buf, n[0])[:].startswith(b"\x1b[27;")
+        encoded: bytes = ffi.buffer(self._probe_buf, n[0])[:] if r == 0 else b""
+        return encoded.startswith(b"\x1b[27;")
 
     def _encode_key(self) -> bytes:
         buf, n = self._kbuf, self._len

@@ -283,8 +283,11 @@ class VTerm:
             out.append(c.r << 16 | c.g << 8 | c.b if r == 0 else -1)
         return out[0], out[1]
 
-    def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
-        """The screen as text like ``tmux capture-pane -p``: visible rows, or history too; SGR kept with ansi."""
+    def capture(self, scrollback: bool = False) -> str:
+        """The screen as plain text like ``tmux capture-pane -p``: visible rows, or history too.
+
+        (With SGR, see ``term.ansi``: Ghostty's VT formatter styles never-written cells.)
+        """
         cols, rows = self.term.size
         sel = init_sized("GhosttySelection")
         if scrollback:
@@ -295,7 +298,7 @@ class VTerm:
             sel.start = self.term.ref(0, 0)[0]
             sel.end = self.term.ref(cols - 1, rows - 1)[0]
         opts = init_sized("GhosttyFormatterTerminalOptions")
-        opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT if ansi else lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
+        opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
         opts.unwrap, opts.trim, opts.selection = False, True, sel
         fmt = ffi.new("GhosttyFormatter*")
         check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, self.term._t[0], opts[0]), "formatter")
@@ -304,14 +307,10 @@ class VTerm:
             lib.ghostty_formatter_format_buf(fmt[0], ffi.NULL, 0, n)
             buf = ffi.new("uint8_t[]", max(n[0], 1))
             check(lib.ghostty_formatter_format_buf(fmt[0], buf, len(buf), n), "format")
-            text = ffi.buffer(buf, n[0])[:].decode("utf-8", "replace")
+            text: bytes = ffi.buffer(buf, n[0])[:]
+            return text.decode("utf-8", "replace")
         finally:
             lib.ghostty_formatter_free(fmt[0])
-        if ansi:
-            text = text.replace("\r\n", "\n")
-            if not text.endswith("\x1b[0m"):
-                text += "\x1b[0m"
-        return text
 
     def compression_activity(self) -> int:
         """A counter that moves whenever the terminal's memory changes shape (new rows, scrolling)."""
