@@ -58,12 +58,39 @@ def sgr(style: StyleKey) -> str:
 
 def styled_line(row: Row, cols: int, styles: StyleTable) -> str:
     """One row as text and SGR, up to its last cell that shows something; the style is reset at its end."""
-    _text, runs, _cells, _links, _wrapped = row
-    cells = row_cells(row, cols)
-    style_at = [0] * len(cells)
+    text, runs, cells, _links, _wrapped = row
+    # Columns [start, end) in one style, the unstyled ones between the runs included.
+    segments: list[tuple[int, int, int]] = []
+    x = 0
     for i in range(0, len(runs), 3):
-        x, n, sid = runs[i], runs[i + 1], runs[i + 2]
-        style_at[x:x + n] = [sid] * min(n, len(cells) - x)
+        start, n, sid = runs[i], runs[i + 1], runs[i + 2]
+        if start > x:
+            segments.append((x, start, 0))
+        segments.append((start, min(start + n, cols), sid))
+        x = start + n
+    if cells:
+        return _styled_cells(row_cells(row, cols), segments, styles)
+    end = max(len(text), segments[-1][1] if segments else 0)   # text has its trailing blanks trimmed
+    if not segments or segments[-1][1] < end:
+        segments.append((x, end, 0))
+    out: list[str] = []
+    current = 0
+    for start, stop, sid in segments:
+        if sid != current:
+            current = sid
+            out.append(sgr(styles.styles[sid]) if sid else RESET)
+        out.append(text[start:stop].ljust(stop - start))
+    if current:
+        out.append(RESET)
+        return "".join(out)
+    return "".join(out).rstrip(" ")   # only the unstyled tail: a style ends in its RESET
+
+
+def _styled_cells(cells: list[tuple[str, int]], segments: list[tuple[int, int, int]], styles: StyleTable) -> str:
+    """``styled_line`` for a row with wide characters or clusters: column by column."""
+    style_at = [0] * len(cells)
+    for start, stop, sid in segments:
+        style_at[start:stop] = [sid] * (min(stop, len(cells)) - start)
     last = -1
     for x, (text, width) in enumerate(cells):
         if style_at[x] or (width and text != " "):
