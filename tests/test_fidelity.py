@@ -222,3 +222,71 @@ def test_capture_ansi_text_matches_plain_capture_on_random_screens() -> None:
             assert stripped.rstrip("\n") == vt.capture().rstrip("\n")
         finally:
             vt.close()
+
+
+# -- parser behaviours seen with vttest ---------------------------------------------------------------------
+GRID = b"\x1b[2;1Habcdefghij\r\n0123456789\r\nABCDEFGHIJ\r\nklmnopqrst\x1b[2;5H"
+# What XTerm(379) shows after GRID and each sequence (cursor x, y and the first five rows), measured under Xvfb
+# through its print-screen; Ghostty 0.1.3 did nothing for the explicit 0 of these and for CSI g.
+XTERM_ZERO_PARAMETER = [
+    (b"x\x1b[0P", (5, 1), ["", "abcdxghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),       # DCH
+    (b"x\x1b[0L", (0, 1), ["", "", "abcdxfghij", "0123456789", "ABCDEFGHIJ"]),               # IL
+    (b"x\x1b[0M", (0, 1), ["", "0123456789", "ABCDEFGHIJ", "klmnopqrst", ""]),               # DL
+    (b"x\x1b[0S", (5, 1), ["abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst", ""]),      # SU
+    (b"\x1b[2;13H\x1b[0Z", (8, 1), ["", "abcdefghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),  # CBT
+    (b"x\x1b[0a", (6, 1), ["", "abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # HPR
+    (b"x\x1b[0I", (8, 1), ["", "abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # CHT
+    (b"x\x1b[0e", (5, 2), ["", "abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # VPR
+    (b"x\x1b[000P", (5, 1), ["", "abcdxghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),     # leading zeros
+    # Unchanged: SD 0 does nothing in xterm too, and 0 already meant 1 for these in Ghostty.
+    (b"x\x1b[0T", (5, 1), ["", "abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # SD
+    (b"x\x1b[0@", (5, 1), ["", "abcdx fghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),     # ICH
+    (b"x\x1b[0X", (5, 1), ["", "abcdx ghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # ECH
+    (b"x\x1b[0C", (6, 1), ["", "abcdxfghij", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),      # CUF
+    (b"x\x1b[10P", (5, 1), ["", "abcdx", "0123456789", "ABCDEFGHIJ", "klmnopqrst"]),          # not a zero
+]
+
+
+def cursor(vt: VTerm) -> tuple[int, int]:
+    x, y = vt.term.cursor
+    return int(x), int(y)
+
+
+def screen_rows(vt: VTerm, n: int = 5) -> list[str]:
+    return (vt.capture().split("\n") + [""] * n)[:n]
+
+
+@pytest.mark.parametrize(("seq", "at", "rows"), XTERM_ZERO_PARAMETER)
+def test_explicit_zero_parameter_is_xterms(seq: bytes, at: tuple[int, int], rows: list[str]) -> None:
+    vt = VTerm(40, 8, 100)
+    try:
+        vt.feed(GRID + seq)
+        assert (cursor(vt), screen_rows(vt)) == (at, rows)
+    finally:
+        vt.close()
+
+
+def test_explicit_zero_split_at_every_point() -> None:
+    stream = GRID + b"x\x1b[00Pyz"
+    for cut in range(len(GRID), len(stream)):
+        vt = VTerm(40, 8, 100)
+        try:
+            vt.feed(stream[:cut])
+            vt.feed(stream[cut:])
+            assert screen_rows(vt)[1] == "abcdxyzij", cut
+        finally:
+            vt.close()
+
+
+@pytest.mark.parametrize("clear", [b"\x1b[g", b"\x1b[0g"])
+def test_tab_clear_without_parameter_clears_the_stop_at_the_cursor(vt: VTerm, clear: bytes) -> None:
+    vt.feed(b"\x1b[1;9H" + clear + b"\r\tX")
+    assert cursor(vt) == (17, 0)
+    assert vt.capture().split("\n")[0] == " " * 16 + "X"
+
+
+def test_known_difference_rep_after_a_control_repeats_the_last_character(vt: VTerm) -> None:
+    # xterm repeats nothing when a control came between the character and REP; Ghostty repeats the last
+    # character printed whatever came after it (docs/TERMINAL.md). If this fails, update the document.
+    vt.feed(b"A\x1b[1m\x1b[3b")
+    assert vt.capture().split("\n")[0] == "AAAA"

@@ -5,12 +5,18 @@ fire inside ``feed`` on whichever thread feeds; they only append to ``TermEffect
 drains with ``take_effects``. Nothing here is thread-safe: the owner serialises every call (see
 ``session.pane``).
 
-Two sequences need this layer, because libghostty-vt parses them but offers no callback (docs/TERMINAL.md):
+A few sequences need this layer, because libghostty-vt parses them in its own way and offers no option or
+callback for them (docs/TERMINAL.md, "Known differences"):
 
 - XTWINOPS 22/23 (push and pop the title): its C API handler does nothing with them (``title_push`` and
   ``title_pop`` in src/terminal/stream_terminal.zig), so ``VTerm`` keeps the stack;
 - DECSET 40 (allow DECCOLM): refused, so that DECCOLM (``CSI ? 3 h``) is ignored as in xterm by default. A
-  pane's width belongs to its layout; Ghostty would resize its grid to 132 columns behind the PTY's back.
+  pane's width belongs to its layout; Ghostty would resize its grid to 132 columns behind the PTY's back;
+- an explicit 0 for DCH, IL, DL, SU, CBT, HPR, CHT and VPR does nothing in Ghostty (``csiDispatch`` in
+  src/terminal/stream.zig passes the 0 on as a count) and means 1 in xterm: after Ghostty has done nothing
+  with it, the parameterless form is fed, which does the 1;
+- TBC without a parameter (``CSI g``) is dropped by Ghostty (it wants exactly one) and clears the tab stop at
+  the cursor in xterm: ``CSI 0 g`` is fed after it.
 
 ``feed`` finds them in the output (``_WATCHED``), hands Ghostty the bytes up to the end of each one and
 acts there, so that the title pushed is the one set before it in the same read. A sequence split across
@@ -24,6 +30,8 @@ import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from dullahan.term.ghostty import (
     Terminal,
@@ -49,10 +57,11 @@ MODE_ALLOW_DECCOLM = 40
 
 _LOCATIONS = {0: "c", 1: "s", 2: "p"}
 # XTWINOPS 22/23 (Ps: 0 icon and window title, the default; 1 icon only; 2 window title; a third parameter, an
-# index in some terminals, is ignored as xterm does), and a DECSET that sets 40. Scanning costs 5-10 % of
-# parsing on the soak generator's coloured and redraw output.
-_WATCHED = re.compile(rb"\x1b\[(?:2([23])(?:;([0-9]*)(?:;[0-9]*)?)?t|(\?)(?:[0-9]*;)*0*40(?:;[0-9]*)*h)")
-_WATCHED_UNFINISHED = re.compile(rb"\x1b(?:\[(?:2(?:[23](?:;[0-9]*(?:;[0-9]*)?)?)?|\?[0-9;]*)?)?")
+# index in some terminals, is ignored as xterm does); a DECSET that sets 40; DCH, IL, DL, SU, CBT, HPR, CHT and
+# VPR with an explicit 0; TBC without a parameter. Found by ``_watched``.
+_WATCHED = re.compile(rb"\x1b\[(?:2([23])(?:;([0-9]*)(?:;[0-9]*)?)?t|(\?)(?:[0-9]*;)*0*40(?:;[0-9]*)*h"
+                      rb"|0+([PLMSZaIe])|(g))")
+_WATCHED_UNFINISHED = re.compile(rb"\x1b(?:\[(?:2(?:[23](?:;[0-9]*(?:;[0-9]*)?)?)?|\?[0-9;]*|0+)?)?")
 MAX_CARRY = 64
 
 
@@ -176,7 +185,7 @@ class VTerm:
         carry = self._carry
         scan = carry + data if carry else data
         done = 0
-        for match in _WATCHED.finditer(scan):
+        for match in _watched(scan):
             end = match.end() - len(carry)   # > 0: the carry alone is never a whole sequence
             self._write(data[done:end])
             done = end
@@ -197,10 +206,14 @@ class VTerm:
                 self.resize(*self._grid_size)
 
     def _act_on(self, match: re.Match[bytes]) -> None:
-        push_pop, which, allow_deccolm = match.group(1, 2, 3)
+        push_pop, which, allow_deccolm, zero_count, tab_clear = match.group(1, 2, 3, 4, 5)
         if allow_deccolm:
             return   # _write refused it, right after the sequence
-        if which in (None, b"", b"0", b"2"):   # 1 is the icon's title, which a pane does not have
+        if zero_count:
+            self._write(b"\x1b[" + zero_count)   # Ghostty did nothing with the 0; this does xterm's 1
+        elif tab_clear:
+            self._write(b"\x1b[0g")
+        elif which in (None, b"", b"0", b"2"):   # 1 is the icon's title, which a pane does not have
             if push_pop == b"2":
                 self.push_title()
             else:
@@ -328,6 +341,24 @@ class VTerm:
 
     def close(self) -> None:
         self.term.close()
+
+
+def _watched(data: bytes) -> list[re.Match[bytes]]:
+    """The ``_WATCHED`` sequences in ``data``, in order.
+
+    numpy first picks the ESC [ that could start one (by the bytes after them: ``2`` then ``2`` or ``3``, ``?``,
+    ``g``, or ``0`` then anything but ``m`` and ``;``), and only those are matched: on output dense with SGR
+    this is about five times faster than the regex's own search, which tries every ESC. It costs under 10 %
+    of Ghostty's parsing on the soak generator's coloured, redraw and plain output.
+    """
+    a = np.frombuffer(data + b"\0\0\0", dtype=np.uint8)   # room for the lookahead at the end
+    esc = (a[:-3] == 0x1B) & (a[1:-2] == 0x5B)
+    if not esc.any():
+        return []
+    third, fourth = a[2:-1], a[3:]
+    maybe = esc & (((third == 0x32) & ((fourth == 0x32) | (fourth == 0x33))) | (third == 0x3F) | (third == 0x67)
+                   | ((third == 0x30) & (fourth != 0x6D) & (fourth != 0x3B)))
+    return [m for i in np.flatnonzero(maybe).tolist() if (m := _WATCHED.match(data, i))]
 
 
 def decode_osc52(data: str) -> str:
