@@ -28,11 +28,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dullahan.images.model import ImageConfig
+from dullahan.images.model import ImageConfig, strip_placeholders
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
 from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneImages, PaneView, Row, StyleTable, WheelEvent
+from dullahan.term.ansi import styled_text
 from dullahan.term.encode import InputEncoder
 from dullahan.term.image_reader import ImageReader
 from dullahan.term.screen import ScreenReader
@@ -472,8 +473,14 @@ class Pane:
             self._term_lock.release()
 
     def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
+        """The screen as text (``tmux capture-pane -p``), or with ``ansi`` as the page shows it, in SGR."""
         with self._terminal() as vt:
-            return vt.capture(scrollback=scrollback, ansi=ansi)
+            if not ansi:
+                return vt.capture(scrollback=scrollback)
+            styles = StyleTable()
+            rows = self.reader.screen_rows(scrollback, styles)
+            self._needs_full_read = True
+            return strip_placeholders(styled_text(rows, vt.size[0], styles))
 
     def history(self, top: int, count: int) -> tuple[int, list[Row]]:
         """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
