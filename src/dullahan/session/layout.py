@@ -520,7 +520,7 @@ DIRECTIONS: tuple[Direction, ...] = ("left", "right", "up", "down")
 def check_direction(direction: object) -> Direction:
     if direction not in DIRECTIONS:
         raise LayoutError(f"direction must be one of {', '.join(DIRECTIONS)}, not {str(direction)[:20]!r}")
-    return direction  # type: ignore[return-value]
+    return direction
 
 
 def axis_of(direction: Direction) -> SplitKind:
