@@ -77,14 +77,15 @@ class DullahanPeer(Peer):
     label = "Dullahan"
     memory = True
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = env
         self.server: DullahanServer | None = None
         self.panes: list[int] = []
         self.window = 0
 
     async def start(self, panes: int = 1) -> None:
         self.server = server = await asyncio.to_thread(
-            DullahanServer.start_private, shell=SHELL_CMD, config={"scrollback_lines": HISTORY})
+            DullahanServer.start_private, shell=SHELL_CMD, config={"scrollback_lines": HISTORY}, env=self.env)
         layout, rows = {1: ("single", self.rows + 1), 2: ("2-row", 2 * self.rows + 2)}[panes]
         before = [w["id"] for w in await server.acall("windows")]
         w = await server.acall("new-window", layout=layout, cols=self.cols, rows=rows)
@@ -138,7 +139,7 @@ class DullahanPeer(Peer):
     # -- figure 4 -------------------------------------------------------------------------------------
     async def start_memory(self, panes: int, cols: int, rows: int, history: int) -> None:
         self.server = server = await asyncio.to_thread(
-            DullahanServer.start_private, shell=SHELL_CMD, config={"scrollback_lines": history})
+            DullahanServer.start_private, shell=SHELL_CMD, config={"scrollback_lines": history}, env=self.env)
         before = [w["id"] for w in await server.acall("windows")]
         self.panes = []
         for _ in range(panes):

@@ -9,9 +9,10 @@ numpy; only style lookups, grapheme clusters and hyperlinks need per-cell calls.
 
 from __future__ import annotations
 
+import codecs
+import functools
+from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from dullahan.shapes import (
     BLINK,
@@ -44,11 +45,14 @@ from dullahan.term.vt import VTerm
 
 MAX_URI_BYTES = 2048
 
-_U = np.uint64
 _BG_KEY = 1 << 40    # style keys above this are bg-only cells (EL/ED with a coloured background)
 _WIDE, _SPACER_TAIL = 1, 2
 _DIRTY_NAMES = ("clean", "partial", "full")
 
+
+# A row as decoded so far: the row as one integer, its bg-only lanes, its cells, its run starts and their
+# style keys, whether its text is plain
+_Decoded = tuple[int, int, memoryview, list[int], list[int], bool]
 
 _SHAPES = {0: "bar", 1: "block", 2: "underline", 3: "hollow"}
 
@@ -99,6 +103,8 @@ class ScreenReader:
         self._vals = ffi.new("void*[3]", [ffi.cast("void*", self._view), ffi.cast("void*", self._rowid),
                                           ffi.cast("void*", self._raw_row)])
         self._cursor = init_sized("GhosttyRenderStateCursor")
+        # read_view's cache of what a view carries besides rows (see ``term.view``); owned by it.
+        self.view_meta: tuple[Any, ...] | None = None
 
     def close(self) -> None:
         lib.ghostty_render_state_row_cells_free(self._cells)
@@ -151,9 +157,7 @@ class ScreenReader:
                 y += 1
         if not ys:
             return []
-        cols = len(bufs[0]) // 8
-        a = np.frombuffer(b"".join(bufs), dtype=_U).reshape(len(ys), cols)
-        return self._decode(a, ys, pages, wraps)
+        return self._decode(bufs, ys, pages, wraps)
 
     def screen_rows(self, scrollback: bool, styles: StyleTable) -> list[Row]:
         """The viewport's rows, or with ``scrollback`` every row of the screen, oldest first, decoded into
@@ -185,58 +189,58 @@ class ScreenReader:
         finally:
             self.styles = shared
 
-    def _decode(self, a: np.ndarray, ys: list[int], pages: list[int], wraps: list[bool]) -> list[tuple[int, Row]]:
-        tag = (a & _U(3)).astype(np.uint8)
-        cp = ((a >> _U(CELL_CODEPOINT_SHIFT)) & _U(0x1FFFFF)).astype(np.uint32)
-        wide = ((a >> _U(CELL_WIDE_SHIFT)) & _U(3)).astype(np.uint8)
-        link = ((a >> _U(CELL_HYPERLINK_SHIFT)) & _U(1)).astype(bool)
-        sid = ((a >> _U(CELL_STYLE_SHIFT)) & _U(0xFFFF)).astype(np.int64)
-        bg_only = tag >= 2
-        cp[(cp == 0) | bg_only] = 32
-        key = np.where(bg_only, _BG_KEY | (tag.astype(np.int64) << 32) | (a & _U(0xFFFFFFFF)).astype(np.int64) >> 2,
-                       sid)
-        grapheme_rows = (tag == 1).any(axis=1)
-        wide_rows = (wide == _WIDE).any(axis=1)
-        link_rows = link.any(axis=1)
-
-        # Where each row's style key changes: the starts of its runs.
-        change = np.ones(a.shape, dtype=bool)
-        change[:, 1:] = key[:, 1:] != key[:, :-1]
-
-        # Style lookups need the row's cells; collect which (row, x) must be looked up in a second pass.
+    def _decode(self, bufs: list[bytes], ys: list[int], pages: list[int], wraps: list[bool],
+                ) -> list[tuple[int, Row]]:
+        cols = len(bufs[0]) // 8
+        lanes = _lanes(cols)
+        styles_of = self.styles.intern
+        # First pass: each row's kind and run starts; the style lookups every row needs (one per page-local
+        # style per frame), collected so that a second walk of the iterator does them all.
         frame_styles: dict[tuple[int, int], int] = {}
         lookups: dict[int, list[tuple[int, int]]] = {}
-        run_starts: list[list[int]] = []
-        for i in range(len(ys)):
-            starts = np.flatnonzero(change[i]).tolist()
-            run_starts.append(starts)
-            row_keys = key[i]
-            for x in starts:
-                k = int(row_keys[x])
-                if 0 < k < _BG_KEY and (pages[i], k) not in frame_styles:
-                    frame_styles[(pages[i], k)] = -1
+        need_cells: set[int] = set()
+        decoded: list[_Decoded] = []
+        for i, buf in enumerate(bufs):
+            a = int.from_bytes(buf, "little")
+            cells = memoryview(buf).cast("Q")
+            bg = _bg_cells(a, lanes)
+            clusters = _graphemes(a, lanes)
+            starts = _run_starts(a, bg, cols, lanes)
+            keys = ([_key(cells[x]) for x in starts] if bg else
+                    [cells[x] >> CELL_STYLE_SHIFT & 0xFFFF for x in starts])
+            # Plain text: every cell one codepoint, empty or bg-only (a blank).
+            simple = not (a & lanes.not_text or clusters)
+            decoded.append((a, bg, cells, starts, keys, simple))
+            if clusters or a & lanes.link:
+                need_cells.add(i)
+            page = pages[i]
+            for x, k in zip(starts, keys, strict=True):
+                if 0 < k < _BG_KEY and (page, k) not in frame_styles:
+                    frame_styles[(page, k)] = -1
                     lookups.setdefault(i, []).append((x, k))
-        need_cells = set(lookups) | set(np.flatnonzero(grapheme_rows | link_rows).tolist())
+                    need_cells.add(i)
         graphemes: dict[tuple[int, int], str] = {}
         uris: dict[int, list[str | None]] = {}
         if need_cells:
-            self._cell_pass(ys, pages, need_cells, lookups, frame_styles, tag, link, graphemes, uris)
+            self._cell_pass(ys, pages, need_cells, lookups, frame_styles, decoded, graphemes, uris)
 
         out: list[tuple[int, Row]] = []
-        cols = a.shape[1]
         for i, y in enumerate(ys):
-            if grapheme_rows[i] or wide_rows[i]:
-                text, cells = self._complex_text(i, cp[i], tag[i], wide[i], graphemes)
+            a, bg, cells, starts, keys, simple = decoded[i]
+            if simple:
+                # The codepoints as UTF-32 in 64-bit lanes, in one go (bg-only cells zeroed: blanks).
+                raw = (((a & ~bg if bg else a) >> CELL_CODEPOINT_SHIFT) & lanes.codepoint).to_bytes(cols * 8, "little")
+                text = _utf32(raw, "replace")[0][::2].replace("\0", " ").rstrip(" ")
+                text_cells: tuple[int, ...] = ()
             else:
-                text = cp[i].tobytes().decode("utf-32-le", "replace").rstrip(" ")
-                cells = ()
-            runs = self._runs(run_starts[i], key[i], pages[i], frame_styles, cols)
+                text, text_cells = self._complex_text(i, cells, graphemes)
+            runs = self._runs(starts, keys, pages[i], frame_styles, cols, styles_of)
             links = self._links(uris.get(i)) if i in uris else ()
-            out.append((y, (text, runs, cells, links, wraps[i])))
+            out.append((y, (text, runs, text_cells, links, wraps[i])))
         return out
 
     def _cell_pass(self, ys: list[int], pages: list[int], rows: set[int], lookups: dict[int, list[tuple[int, int]]],
-                   frame_styles: dict[tuple[int, int], int], tag: np.ndarray, link: np.ndarray,
+                   frame_styles: dict[tuple[int, int], int], decoded: list[_Decoded],
                    graphemes: dict[tuple[int, int], str], uris: dict[int, list[str | None]]) -> None:
         """Walk the iterator again and do the per-cell calls for the rows that need them."""
         check(lib.ghostty_render_state_get(self._rs, lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR, self._it_p),
@@ -258,15 +262,19 @@ class ScreenReader:
                 check(lib.ghostty_render_state_row_cells_get(
                     cells, lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE, self._style), "cell style")
                 frame_styles[(pages[i], k)] = self.styles.intern(self._style_key())
-            for x in np.flatnonzero(tag[i] == 1).tolist():
-                lib.ghostty_render_state_row_cells_select(cells, x)
-                gb.len = 0
-                r = lib.ghostty_render_state_row_cells_get(
-                    cells, lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_UTF8, gb)
-                if r == 0:
-                    graphemes[(i, x)] = ffi.buffer(self._gbuf, gb.len)[:].decode("utf-8", "replace")
-            if link[i].any():
-                uris[i] = [self._uri(x, ys[i]) if link[i][x] else None for x in range(link.shape[1])]
+            a, _bg, raw, _starts, _keys, _simple = decoded[i]
+            if _graphemes(a, _lanes(len(raw))):
+                for x, v in enumerate(raw):
+                    if v & 3 != 1:
+                        continue
+                    lib.ghostty_render_state_row_cells_select(cells, x)
+                    gb.len = 0
+                    r = lib.ghostty_render_state_row_cells_get(
+                        cells, lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_UTF8, gb)
+                    if r == 0:
+                        graphemes[(i, x)] = ffi.buffer(self._gbuf, gb.len)[:].decode("utf-8", "replace")
+            if a & _lanes(len(raw)).link:
+                uris[i] = [self._uri(x, ys[i]) if v >> CELL_HYPERLINK_SHIFT & 1 else None for x, v in enumerate(raw)]
 
     def _style_key(self) -> StyleKey:
         s = self._style
@@ -299,15 +307,17 @@ class ScreenReader:
                 start, cur = x, uri
         return tuple(out)
 
-    def _runs(self, starts: list[int], keys: np.ndarray, page: int, frame_styles: dict[tuple[int, int], int],
-              cols: int) -> tuple[int, ...]:
+    @staticmethod
+    def _runs(starts: list[int], keys: list[int], page: int, frame_styles: dict[tuple[int, int], int], cols: int,
+              intern: Any) -> tuple[int, ...]:
+        if len(keys) == 1 and not keys[0]:
+            return ()
         out: list[int] = []
         ends = [*starts[1:], cols]
-        for x, end in zip(starts, ends, strict=True):
-            k = int(keys[x])
+        for x, end, k in zip(starts, ends, keys, strict=True):
             if k == 0:
                 continue
-            sid = self.styles.intern(_bg_style(k)) if k >= _BG_KEY else frame_styles[page, k]
+            sid = intern(_bg_style(k)) if k >= _BG_KEY else frame_styles[page, k]
             if out and out[-1] == sid and out[-3] + out[-2] == x:
                 out[-2] += end - x
             else:
@@ -315,20 +325,100 @@ class ScreenReader:
         return tuple(out)
 
     @staticmethod
-    def _complex_text(i: int, cps: np.ndarray, tags: np.ndarray, wides: np.ndarray,
-                      graphemes: dict[tuple[int, int], str]) -> tuple[str, tuple[int, ...]]:
+    def _complex_text(i: int, cells: memoryview, graphemes: dict[tuple[int, int], str]) -> tuple[str, tuple[int, ...]]:
+        """A row with wide cells, grapheme clusters or bg-only cells, cell by cell."""
         parts: list[str] = []
-        cells: list[int] = []
-        for x, (c, t, w) in enumerate(zip(cps.tolist(), tags.tolist(), wides.tolist(), strict=True)):
+        text_cells: list[int] = []
+        for x, v in enumerate(cells):
+            w = v >> CELL_WIDE_SHIFT & 3
             if w == _SPACER_TAIL:
                 continue
-            s = graphemes.get((i, x), chr(c)) if t == 1 else chr(c)
+            tag = v & 3
+            if tag >= 2:
+                s = " "
+            else:
+                c = v >> CELL_CODEPOINT_SHIFT & 0x1FFFFF
+                s = graphemes.get((i, x), _char(c)) if tag == 1 else _char(c)
             if len(s) != 1 or w == _WIDE:
-                cells += (x, len(s), 2 if w == _WIDE else 1)
+                text_cells += (x, len(s), 2 if w == _WIDE else 1)
             parts.append(s)
-        text = "".join(parts)
-        stripped = text.rstrip(" ")
-        return stripped, tuple(cells)
+        return "".join(parts).rstrip(" "), tuple(text_cells)
+
+
+def _char(c: int) -> str:
+    if c == 0:
+        return " "
+    try:
+        return chr(c) if not 0xD800 <= c <= 0xDFFF else "\ufffd"
+    except ValueError:
+        return "\ufffd"
+
+
+def _key(v: int) -> int:
+    """A cell's style key: its page-local style id, or for a bg-only cell its colour above ``_BG_KEY``."""
+    tag = v & 3
+    if tag >= 2:
+        return _BG_KEY | tag << 32 | (v & 0xFFFFFFFF) >> 2
+    return v >> CELL_STYLE_SHIFT & 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class _Lanes:
+    """Masks over a row read as one integer of 64-bit cells: a field of every cell at once."""
+
+    codepoint: int       # the 21 codepoint bits, at bit 0 of each lane (after shifting the row right by 2)
+    style: int           # the 16 style bits, in place
+    link: int            # the hyperlink bit
+    not_text: int        # what makes a cell more than one codepoint or a blank: wide cells, links
+    low: int             # bit 0 of every lane
+    low32: int           # the low 32 bits of every lane
+
+
+@functools.cache
+def _lanes(cols: int) -> _Lanes:
+    def every(bits: int) -> int:
+        return int.from_bytes(bits.to_bytes(8, "little") * cols, "little")
+    wide = 3 << CELL_WIDE_SHIFT
+    link = 1 << CELL_HYPERLINK_SHIFT
+    return _Lanes(every(0x1FFFFF), every(0xFFFF << CELL_STYLE_SHIFT), every(link), every(wide | link), every(1),
+                  every(0xFFFFFFFF))
+
+
+def _graphemes(a: int, lanes: _Lanes) -> int:
+    """Non-zero when some cell of the row holds a grapheme cluster (tag 1: bit 0 set, bit 1 clear)."""
+    return a & lanes.low & ~(a >> 1)
+
+
+_utf32 = codecs.utf_32_le_decode
+_NONZERO_IS_ONE = bytes([0] + [1] * 255)
+
+
+def _bg_cells(a: int, lanes: _Lanes) -> int:
+    """The lanes of a row's bg-only cells (tag 2 or 3) filled with ones, or 0 when there are none."""
+    bg = a >> 1 & lanes.low
+    return bg * 0xFFFFFFFFFFFFFFFF if bg else 0   # each lane's bit 0 times 2**64-1 fills that lane, no carries
+
+
+def _run_starts(a: int, bg: int, cols: int, lanes: _Lanes) -> list[int]:
+    """Columns where a row's style key may change: every change is among them, always 0 first (``_runs``
+    merges neighbours that turn out to have the same style)."""
+    keyed = a & lanes.style
+    if bg:     # a bg-only cell's key is its colour (its low 32 bits), compared as they are
+        keyed = (a & bg & lanes.low32) | (keyed & ~bg)
+    if not keyed:
+        return [0]
+    changed = keyed ^ (keyed << 64)           # lane x: cell x against cell x - 1 (bits 0-41 only)
+    # Fold each lane's bits 0-41 into its lowest byte (what moves in from the next lane lands above bit 41).
+    changed |= changed >> 24
+    changed |= changed >> 12
+    changed |= changed >> 8
+    flags = changed.to_bytes((cols + 1) * 8, "little")[:cols * 8:8].translate(_NONZERO_IS_ONE)
+    out = [0]
+    x = flags.find(1, 1)
+    while x >= 0:
+        out.append(x)
+        x = flags.find(1, x + 1)
+    return out
 
 
 def _bg_style(k: int) -> StyleKey:

@@ -31,7 +31,11 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     the view carries the kitty graphics placed on its rows. The caller holds the terminal's lock.
     """
     level = reader.update()
-    cols, rows = vt.size
+    meta = reader.view_meta
+    same_meta = not full and meta is not None and meta[0] is vt and meta[1] == vt.controls
+    if meta is None or not same_meta:
+        meta = reader.view_meta = _meta(vt)
+    _vt, _controls, cols, rows, modes, overrides, fg, bg = meta
     if prev is None or full or level == 2 or prev.rows != rows or prev.cols != cols:
         lines = tuple(row for _y, row in reader.read(dirty_only=False))
     elif level == 1:
@@ -43,6 +47,19 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     else:
         lines = prev.lines
     reader.clean()
+    if images is None:
+        placed = None
+    elif same_meta and prev is not None and prev.images is not None and prev.images.generation == 0:
+        placed = prev.images   # no image was ever stored, and only plain text came since: still none
+    else:
+        placed = images.read(lines)
+    return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg, placed)
+
+
+def _meta(vt: VTerm) -> tuple[VTerm, int, int, int, int, tuple[tuple[int, int], ...], int, int]:
+    """What a view carries besides rows, cursor and scrollback, as of ``vt.controls`` (only ESC or non-ASCII
+    output, or a resize, can change it)."""
+    cols, rows = vt.size
     modes = ((MODE_MOUSE if vt.mouse_tracking() else 0) | (MODE_ALT_SCREEN if vt.alt_screen() else 0)
              | (MODE_BRACKETED_PASTE if vt.mode(2004) else 0) | (MODE_FOCUS if vt.mode(1004) else 0)
              | (MODE_APP_CURSOR if vt.mode(1) else 0))
@@ -56,8 +73,7 @@ def read_view(vt: VTerm, reader: ScreenReader, prev: PaneView | None, seq: int, 
     fg, bg = vt.default_colors()
     fg = -1 if fg == default_colors[0] else fg
     bg = -1 if bg == default_colors[1] else bg
-    placed = images.read(lines) if images is not None else None
-    return PaneView(seq, cols, rows, lines, reader.cursor(), modes, vt.scrollback_rows(), overrides, fg, bg, placed)
+    return vt, vt.controls, cols, rows, modes, overrides, fg, bg
 
 
 def read_history(vt: VTerm, reader: ScreenReader, top: int, count: int, images: ImageReader | None = None,

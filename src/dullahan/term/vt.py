@@ -31,15 +31,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from dullahan.images.model import ImageConfig, strip_placeholders
 from dullahan.term import images
 from dullahan.term.ghostty import (
     Terminal,
     check,
     ffi,
-    get,
     get_string,
     init_sized,
     lib,
@@ -63,6 +60,7 @@ _LOCATIONS = {0: "c", 1: "s", 2: "p"}
 # VPR with an explicit 0; TBC without a parameter. Found by ``_watched``.
 _WATCHED = re.compile(rb"\x1b\[(?:2([23])(?:;([0-9]*)(?:;[0-9]*)?)?t|(\?)(?:[0-9]*;)*0*40(?:;[0-9]*)*h"
                       rb"|0+([PLMSZaIe])|(g))")
+_CANDIDATE = re.compile(rb"\x1b\[(?:2[23]|\?|g|0[^m;])")
 _WATCHED_UNFINISHED = re.compile(rb"\x1b(?:\[(?:2(?:[23](?:;[0-9]*(?:;[0-9]*)?)?)?|\?[0-9;]*|0+)?)?")
 MAX_CARRY = 64
 
@@ -104,8 +102,16 @@ class VTerm:
         self.title_stack: list[str] = []
         self._grid_size = (cols, rows)   # what the owner sized it to; DECCOLM may not change it
         self._carry = b""            # an unfinished watched sequence at the end of the last feed
+        # Bumped by every feed that may have changed more than the grid's text (it held ESC or a byte above
+        # ASCII: modes, colours, the palette, images) and by a resize: a view read can skip re-reading those
+        # while it has not moved (an echo).
+        self.controls = 0
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
+        # Reused out-parameters: the getters run on every view read (an echo), where ffi.new would dominate.
+        self._mode_cfg = ffi.new("GhosttyTerminalModeConfig*")
+        self._rgb = ffi.new("GhosttyColorRgb*")
+        self._out: dict[str, Any] = {}
         t = self.term._t[0]
         self.term.on_reply(self._on_reply)
         self._set(t, "BELL", "GhosttyTerminalBellFn", self._on_bell)
@@ -192,6 +198,8 @@ class VTerm:
 
     # -- operations --------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        if b"\x1b" in data or not data.isascii():
+            self.controls += 1
         sink = self._image_sink
         images.feeding(sink)
         try:
@@ -221,7 +229,7 @@ class VTerm:
     def _write(self, data: bytes) -> None:
         lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
         self.term._raise_cb_err()
-        if self.term.mode(MODE_ALLOW_DECCOLM):
+        if self.mode(MODE_ALLOW_DECCOLM):
             self._refuse_deccolm()
             if self.term.size != self._grid_size:
                 # DECCOLM came in the same DECSET as 40 (``CSI ? 40 ; 3 h``), or after one split across more
@@ -276,13 +284,15 @@ class VTerm:
         return effects
 
     def resize(self, cols: int, rows: int) -> None:
+        self.controls += 1
         self._grid_size = (cols, rows)
         self.term.resize(cols, rows, *self.cell_px)
         set_scrollback(self.term, self.scrollback_lines, cols)
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.term.size
+        return (int(self._get(lib.GHOSTTY_TERMINAL_DATA_COLS, "uint16_t")),
+                int(self._get(lib.GHOSTTY_TERMINAL_DATA_ROWS, "uint16_t")))
 
     @property
     def title(self) -> str:
@@ -293,19 +303,31 @@ class VTerm:
         return get_string(self.term, "PWD")
 
     def mode(self, n: int) -> bool:
-        return self.term.mode(n)
+        """Whether DEC private mode ``n`` is set (as pyghostty's ``Terminal.mode``, without allocating)."""
+        c = self._mode_cfg
+        c.mode = n & 0x7FFF
+        check(lib.ghostty_terminal_get(self.term._t[0], lib.GHOSTTY_TERMINAL_DATA_MODE, c), "mode")
+        return bool(c.value)
+
+    def _get(self, key: int, ctype: str) -> Any:
+        """One ``ghostty_terminal_get`` value into this terminal's reused out-parameter of ``ctype``."""
+        out = self._out.get(ctype)
+        if out is None:
+            out = self._out[ctype] = ffi.new(ctype + "*")
+        check(lib.ghostty_terminal_get(self.term._t[0], key, out), "terminal get")
+        return out[0]
 
     def alt_screen(self) -> bool:
-        return int(get(self.term, "ACTIVE_SCREEN", "GhosttyTerminalScreen")) != 0
+        return int(self._get(lib.GHOSTTY_TERMINAL_DATA_ACTIVE_SCREEN, "GhosttyTerminalScreen")) != 0
 
     def mouse_tracking(self) -> bool:
-        return bool(get(self.term, "MOUSE_TRACKING", "bool"))
+        return bool(self._get(lib.GHOSTTY_TERMINAL_DATA_MOUSE_TRACKING, "bool"))
 
     def scrollback_rows(self) -> int:
-        return int(get(self.term, "SCROLLBACK_ROWS", "size_t"))
+        return int(self._get(lib.GHOSTTY_TERMINAL_DATA_SCROLLBACK_ROWS, "size_t"))
 
     def total_rows(self) -> int:
-        return int(get(self.term, "TOTAL_ROWS", "size_t"))
+        return int(self._get(lib.GHOSTTY_TERMINAL_DATA_TOTAL_ROWS, "size_t"))
 
     def palette_bytes(self) -> bytes:
         """The 256-colour palette (reflects OSC 4) as 768 bytes of R, G, B: one call, cheap to compare."""
@@ -320,12 +342,11 @@ class VTerm:
 
     def default_colors(self) -> tuple[int, int]:
         """Current default foreground and background as 0xRRGGBB (reflects OSC 10/11)."""
-        out = []
-        for key in ("COLOR_FOREGROUND", "COLOR_BACKGROUND"):
-            c = ffi.new("GhosttyColorRgb*")
-            r = lib.ghostty_terminal_get(self.term._t[0], getattr(lib, "GHOSTTY_TERMINAL_DATA_" + key), c)
-            out.append(c.r << 16 | c.g << 8 | c.b if r == 0 else -1)
-        return out[0], out[1]
+        t, c = self.term._t[0], self._rgb
+        r = lib.ghostty_terminal_get(t, lib.GHOSTTY_TERMINAL_DATA_COLOR_FOREGROUND, c)
+        fg = c.r << 16 | c.g << 8 | c.b if r == 0 else -1
+        r = lib.ghostty_terminal_get(t, lib.GHOSTTY_TERMINAL_DATA_COLOR_BACKGROUND, c)
+        return fg, c.r << 16 | c.g << 8 | c.b if r == 0 else -1
 
     def capture(self, scrollback: bool = False) -> str:
         """The screen as plain text like ``tmux capture-pane -p``: visible rows, or history too.
@@ -377,19 +398,15 @@ class VTerm:
 def _watched(data: bytes) -> list[re.Match[bytes]]:
     """The ``_WATCHED`` sequences in ``data``, in order.
 
-    numpy first picks the ESC [ that could start one (by the bytes after them: ``2`` then ``2`` or ``3``, ``?``,
-    ``g``, or ``0`` then anything but ``m`` and ``;``), and only those are matched: on output dense with SGR
-    this is about five times faster than the regex's own search, which tries every ESC. It costs under 10 %
-    of Ghostty's parsing on the soak generator's coloured, redraw and plain output.
+    Output without ESC costs one ``memchr``. Otherwise ``_CANDIDATE`` picks the ESC [ that could start one
+    (by the bytes after them: ``2`` then ``2`` or ``3``, ``?``, ``g``, or ``0`` then anything but ``m`` and
+    ``;``), and only those are matched: on output dense with SGR this is about five times faster than the
+    full pattern's own search, which tries every ESC.
     """
-    a = np.frombuffer(data + b"\0\0\0", dtype=np.uint8)   # room for the lookahead at the end
-    esc = (a[:-3] == 0x1B) & (a[1:-2] == 0x5B)
-    if not esc.any():
+    if b"\x1b" not in data:
         return []
-    third, fourth = a[2:-1], a[3:]
-    maybe = esc & (((third == 0x32) & ((fourth == 0x32) | (fourth == 0x33))) | (third == 0x3F) | (third == 0x67)
-                   | ((third == 0x30) & (fourth != 0x6D) & (fourth != 0x3B)))
-    return [m for i in np.flatnonzero(maybe).tolist() if (m := _WATCHED.match(data, i))]
+    match = _WATCHED.match
+    return [m for c in _CANDIDATE.finditer(data) if (m := match(data, c.start()))]
 
 
 def decode_osc52(data: str) -> str:
