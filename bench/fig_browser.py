@@ -27,7 +27,7 @@ from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 
 VIEWPORT = {"width": 1100, "height": 760}
 KEYS = 100
-IDLE_KEYS = 50
+IDLE_KEYS = 100
 SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
 FLOOD = "while :; do seq 1 100000; done"
 
@@ -69,7 +69,10 @@ INSTALL = """() => {
     } else {
       hit = rows.includes(b.want);
     }
-    if (hit) { b.hitAt = performance.now(); b.want = null; }
+    if (hit) {
+      b.hitAt = performance.now(); b.want = null;
+      setTimeout(() => { b.paintAt = performance.now(); }, 0);
+    }
   };
   if (!window.__benchListener) {
     window.__benchListener = true;
@@ -82,11 +85,63 @@ INSTALL = """() => {
 }"""
 
 
+# Installed before the page's own scripts (both clients): timestamps of the steps between a keydown and its
+# echo being drawn, for the breakdown. The key message leaving (``WebSocket.send``), the first message after it
+# arriving (before the page's handler runs) and that handler returning; ``changed`` (the hook above) marks the
+# rows drawn, and a task queued from there runs once the browser has finished that rendering update (style,
+# layout, paint on the main thread): "painted".
+WS_PROBE = """(() => {
+  const p = window.__probe = {sentAt: null, recvAt: null, appliedAt: null, armed: false};
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (p.armed && p.sentAt === null) p.sentAt = performance.now();
+    return send.call(this, data);
+  };
+  const Orig = window.WebSocket;
+  const wrap = (fn) => function (ev) {
+    const first = p.armed && p.sentAt !== null && p.recvAt === null;
+    if (first) p.recvAt = performance.now();
+    try { return fn.call(this, ev); } finally { if (first) p.appliedAt = performance.now(); }
+  };
+  window.WebSocket = function (...args) {
+    const ws = new Orig(...args);
+    let handler = null;
+    Object.defineProperty(ws, "onmessage", {
+      get: () => handler,
+      set: (fn) => { handler = fn; Orig.prototype.__lookupSetter__("onmessage").call(ws, fn ? wrap(fn) : null); },
+    });
+    const add = ws.addEventListener.bind(ws);
+    ws.addEventListener = (type, fn, opts) => add(type, type === "message" ? wrap(fn) : fn, opts);
+    return ws;
+  };
+  window.WebSocket.prototype = Orig.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();"""
+
+
 def install_script(lines: str, hook: str) -> str:
     return INSTALL.replace("LINES", lines).replace("HOOK", hook)
 
 
-ARM = """(want) => { window.__bench.want = want; window.__bench.hitAt = null; window.__bench.t0 = null; }"""
+ARM = """(want) => {
+  const b = window.__bench;
+  b.want = want; b.hitAt = null; b.t0 = null; b.paintAt = null;
+  Object.assign(window.__probe, {sentAt: null, recvAt: null, appliedAt: null, armed: true});
+}"""
+# Milliseconds of each step of the last key: keydown -> message sent -> first message back -> handled ->
+# drawn -> painted (null where a step was not seen).
+STEPS = """() => new Promise((resolve) => {
+  const b = window.__bench, p = window.__probe;
+  const done = () => {
+    p.armed = false;
+    const at = [b.keyAt, p.sentAt, p.recvAt, p.appliedAt, b.hitAt, b.paintAt];
+    resolve(at.slice(1).map((t, i) => (t === null || at[i] === null) ? null : t - at[i]));
+  };
+  if (b.paintAt !== null) done(); else setTimeout(done, 20);
+})"""
+STEP_NAMES = ["key event -> message sent", "sent -> first message back (server, network)",
+              "message -> handled (decode, apply)", "handled -> rows drawn (waits for the animation frame)",
+              "drawn -> painted (rest of the rendering update)"]
 WAIT_HIT = """(since) => new Promise((resolve) => {
   const started = performance.now();
   const poll = () => {
@@ -105,6 +160,7 @@ async def _dullahan(browser: Any, peer: DullahanPeer, rnd: random.Random) -> dic
     assert server is not None
     ctx = await browser.new_context(viewport=VIEWPORT)
     await ctx.add_init_script(settings_script(SETTINGS))
+    await ctx.add_init_script(WS_PROBE)
     page = await ctx.new_page()
     await page.goto(f"{server.base_url}?token={server.tokens()['master']}")
     await page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
@@ -128,21 +184,25 @@ async def _dullahan(browser: Any, peer: DullahanPeer, rnd: random.Random) -> dic
     await page.keyboard.press("Enter")
     await page.evaluate(install_script(DULLAHAN_LINES.replace("PANE", str(right)), DULLAHAN_HOOK))
     await asyncio.sleep(0.5)
-    idle = await _type_keys(page, rnd, IDLE_KEYS)
+    idle_steps: list[list[float | None]] = []
+    idle = await _type_keys(page, rnd, IDLE_KEYS, idle_steps)
     await page.click(f'.pane[data-pane="{left}"] .pbody')
     await page.keyboard.type(FLOOD)
     await page.keyboard.press("Enter")
     await page.click(f'.pane[data-pane="{right}"] .pbody')
     await asyncio.sleep(1.0)
-    keys = await _type_keys(page, rnd, KEYS)
+    flood_steps: list[list[float | None]] = []
+    keys = await _type_keys(page, rnd, KEYS, flood_steps)
     await page.click(f'.pane[data-pane="{left}"] .pbody')
     await page.keyboard.press("Control+C")
     await ctx.close()
-    return {"seq_seconds": seq_ms / 1000, "keys": keys, "keys_idle": idle, "size": size}
+    return {"seq_seconds": seq_ms / 1000, "keys": keys, "keys_idle": idle, "size": size,
+            "steps_idle": idle_steps, "steps_flood": flood_steps}
 
 
 async def _wetty_page(browser: Any, peer: WettyPeer) -> tuple[Any, Any]:
     ctx = await browser.new_context(viewport=VIEWPORT)
+    await ctx.add_init_script(WS_PROBE)
     page = await ctx.new_page()
     await page.goto(f"http://127.0.0.1:{peer.port}/")
     await page.wait_for_function("() => !!window.wetty_term", timeout=15_000)
@@ -163,7 +223,8 @@ async def _wetty(browser: Any, peer: WettyPeer, rnd: random.Random) -> dict[str,
     await page.keyboard.type("cat")
     await page.keyboard.press("Enter")
     await asyncio.sleep(0.5)
-    idle = await _type_keys(page, rnd, IDLE_KEYS)
+    idle_steps: list[list[float | None]] = []
+    idle = await _type_keys(page, rnd, IDLE_KEYS, idle_steps)
     # A second page floods; keys go to the first.
     ctx2, flood = await _wetty_page(browser, peer)
     await flood.keyboard.type(FLOOD)
@@ -171,11 +232,13 @@ async def _wetty(browser: Any, peer: WettyPeer, rnd: random.Random) -> dict[str,
     await page.bring_to_front()
     await page.click(".xterm")
     await asyncio.sleep(1.0)
-    keys = await _type_keys(page, rnd, KEYS)
+    flood_steps: list[list[float | None]] = []
+    keys = await _type_keys(page, rnd, KEYS, flood_steps)
     await flood.keyboard.press("Control+C")
     await ctx2.close()
     await ctx.close()
-    return {"seq_seconds": seq_ms / 1000, "keys": keys, "keys_idle": idle, "size": size}
+    return {"seq_seconds": seq_ms / 1000, "keys": keys, "keys_idle": idle, "size": size,
+            "steps_idle": idle_steps, "steps_flood": flood_steps}
 
 
 async def _seq(page: Any) -> float:
@@ -189,7 +252,8 @@ async def _seq(page: Any) -> float:
     return float(ms)
 
 
-async def _type_keys(page: Any, rnd: random.Random, count: int) -> list[float]:
+async def _type_keys(page: Any, rnd: random.Random, count: int, steps: list[list[float | None]] | None = None,
+                     ) -> list[float]:
     out: list[float] = []
     line = ""
     for i in range(count):
@@ -204,6 +268,8 @@ async def _type_keys(page: Any, rnd: random.Random, count: int) -> list[float]:
         ms = await asyncio.wait_for(page.evaluate(WAIT_HIT, "key"), 70)
         if ms >= 0:
             out.append(ms / 1000)
+            if steps is not None:
+                steps.append(await page.evaluate(STEPS))
         await asyncio.sleep(rnd.uniform(0.06, 0.10))
     await page.keyboard.press("Enter")
     return out

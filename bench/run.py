@@ -32,10 +32,11 @@ if __package__ in (None, ""):   # run as a script: python bench/run.py
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
     __package__ = "bench"
 
-from bench import fig_echo, fig_fanout, fig_memory, fig_output, report
+from bench import fig_echo, fig_fanout, fig_memory, fig_output, fig_scale, report
 from bench.common import ROOT
 from bench.peers import PEERS
 from bench.peers.base import Peer
+from bench.peers.dullahan import BEFORE_REV, BEFORE_SRC
 
 RESULTS = ROOT / "bench" / "results"
 LATEST = report.PLOTS / "results.json"
@@ -45,11 +46,12 @@ Measure = Callable[[Peer], Awaitable[dict[str, Any]]]
 def figure_table() -> dict[str, tuple[str, Measure, tuple[str, ...]]]:
     from bench import fig_browser
     return {
-        "1": ("output", fig_output.measure, ("dullahan", "tmux", "terminado", "wetty", "bare")),
-        "2": ("echo", fig_echo.measure, ("dullahan", "tmux", "terminado", "wetty", "bare")),
-        "3": ("fanout", fig_fanout.measure, ("dullahan", "tmux", "terminado")),
-        "4": ("memory", fig_memory.measure, ("dullahan", "tmux")),
-        "5": ("browser", fig_browser.measure, ("dullahan", "wetty")),
+        "1": ("output", fig_output.measure, ("dullahan", "before", "tmux", "terminado", "wetty", "bare")),
+        "2": ("echo", fig_echo.measure, ("dullahan", "before", "tmux", "terminado", "wetty", "bare")),
+        "3": ("fanout", fig_fanout.measure, ("dullahan", "before", "tmux", "terminado")),
+        "4": ("memory", fig_memory.measure, ("dullahan", "before", "tmux")),
+        "5": ("browser", fig_browser.measure, ("dullahan", "before", "wetty")),
+        "6": ("scale", fig_scale.measure, ("dullahan", "before")),
     }
 
 
@@ -70,7 +72,24 @@ def available(name: str) -> str | None:
     if name == "wetty":
         from bench.peers.wetty import available as wetty_available
         return wetty_available()
+    if name == "before" and not os.environ.get(BEFORE_SRC):
+        return "no --before REV given"
     return None
+
+
+def checkout_before(rev: str) -> str:
+    """A detached worktree of ``rev`` (kept under bench/results/, reused); returns its short commit."""
+    commit = command_output(["git", "-C", str(ROOT), "rev-parse", "--short", rev])
+    if not commit:
+        raise SystemExit(f"--before: {rev!r} is not a commit here")
+    path = RESULTS / f"before-{commit}"
+    if not (path / "src" / "dullahan").is_dir():
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], check=True,
+                       capture_output=True)
+    os.environ[BEFORE_SRC] = str(path / "src")
+    os.environ[BEFORE_REV] = commit
+    return commit
 
 
 def command_output(argv: list[str]) -> str:
@@ -97,6 +116,9 @@ def machine() -> dict[str, Any]:
     dirty = command_output(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
     peers = [f"Dullahan {dullahan.__version__} (git {commit}{'+local changes' if dirty else ''}), "
              f"served by `python -m dullahan serve`"]
+    if available("before") is None:
+        from bench.peers.dullahan import DullahanBeforePeer
+        peers.append(DullahanBeforePeer().describe())
     peers.append(command_output(["tmux", "-V"]) + " (Debian package), history-limit 10000" if available("tmux") is None
                  else "tmux: not installed")
     try:
@@ -186,10 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per peer and figure (default 5)")
     parser.add_argument("--quick", action="store_true", help="one run of everything (smoke test)")
-    parser.add_argument("--figures", default="1,2,3,4,5", help="comma-separated figure numbers")
+    parser.add_argument("--figures", default="1,2,3,4,5,6", help="comma-separated figure numbers")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers")
     parser.add_argument("--soak", type=float, default=0.0, help="also run the plain and TLS soaks for SECONDS each")
     parser.add_argument("--report-only", type=Path, help="regenerate the document from a results file")
+    parser.add_argument("--before", metavar="REV",
+                        help="also measure Dullahan as of commit REV (a worktree of it), side by side")
     parser.add_argument("--fresh", action="store_true",
                         help="do not carry over the last results of figures not measured in this run")
     args = parser.parse_args(argv)
@@ -200,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         saved["file"] = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         log(f"wrote {report.write(saved)}")
         return 0
+    if args.before:
+        log(f"before: Dullahan as of {checkout_before(args.before)}")
     runs = 1 if args.quick else max(1, args.runs)
     figures = [f.strip() for f in args.figures.split(",") if f.strip()]
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]

@@ -8,6 +8,7 @@ client's connection (frames, WebSocket framing and all).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,22 @@ class DullahanPeer(Peer):
             text = (await self.server.acall("capture", pane=p, scrollback=True))["text"]
             out.append(len(text.rstrip("\n").split("\n")))
         return out
+
+
+BEFORE_SRC = "BENCH_BEFORE_SRC"      # the src directory of the checkout "before" runs from (bench.run --before)
+BEFORE_REV = "BENCH_BEFORE_REV"
+
+
+class DullahanBeforePeer(DullahanPeer):
+    """Dullahan as of an earlier commit (``python -m bench.run --before REV``), measured in the same rounds, so
+    before and after are compared side by side on the same machine at the same time."""
+
+    name = "before"
+    label = "Dullahan before"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        src = os.environ.get(BEFORE_SRC)
+        super().__init__({"PYTHONPATH": src, **(env or {})} if src else env)
+
+    def describe(self) -> str:
+        return f"Dullahan before this work (git {os.environ.get(BEFORE_REV, '?')}), same harness and settings"

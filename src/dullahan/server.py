@@ -16,7 +16,7 @@ import ssl
 import time
 from typing import Any
 
-from dullahan import __version__, tokens
+from dullahan import __version__, looplag, tokens
 from dullahan.commands import carry_out
 from dullahan.config import RuntimePaths, Settings
 from dullahan.ipc.server import IpcServer
@@ -124,6 +124,7 @@ class Server:
         """Everything up to listening; raises on failure (after undoing what it did)."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._on_loop_error)
+        looplag.start_if_asked(loop)
         self._stop = asyncio.Event()
         check_cell_layout()
         self.lock.acquire()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from dullahan import __version__, tokens
+from dullahan import __version__, looplag, tokens
 from dullahan.commands.table import FAILED, Args, CommandError, Host, NoArgs, command, opt
 from dullahan.log import SpecError, log
 
@@ -52,6 +52,7 @@ def status(host: Host, args: NoArgs) -> dict[str, Any]:
         "templates_error": session.current_templates().error,
         "disconnects": host.disconnect_counts(),
         "urls": host.urls(),
+        **({"loop_lag": lag} if (lag := looplag.stats()) is not None else {}),
     }
 
 

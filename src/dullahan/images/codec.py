@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from PIL import Image
+if TYPE_CHECKING:    # Pillow is imported when the first image arrives: a server without images never loads it
+    from PIL import Image
 
 from dullahan.images.model import BYTES_PER_PIXEL, MAX_IMAGE_DIMENSION, png_size, refusal
 from dullahan.shapes import ImagePixels
@@ -50,6 +52,7 @@ def decode_png(data: bytes, max_bytes: int, max_dimension: int = MAX_IMAGE_DIMEN
     why = refusal(size[0], size[1], 4, max_bytes, max_dimension)
     if why is not None:
         raise ImageRefused(why, limit=True)
+    from PIL import Image
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
             if im.size != size:
@@ -100,6 +103,7 @@ def encode_image(pixels: ImagePixels, level: int = PNG_LEVEL) -> WireImage:
     bpp = BYTES_PER_PIXEL.get(pixels.format)
     if bpp is None or len(pixels.data) != pixels.width * pixels.height * bpp:
         raise ImageRefused(f"{pixels.format} data of {len(pixels.data)} bytes for {pixels.width}x{pixels.height}")
+    from PIL import Image
     im = Image.frombytes(_PIL_MODES[pixels.format], (pixels.width, pixels.height), pixels.data)
     if pixels.format == "rgba" and im.getchannel("A").getextrema()[0] == 255:
         im = im.convert("RGB")

@@ -120,6 +120,7 @@ _XTERM_UNREPORTED_MODS = {
 _NOT_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 _code_table: dict[str, int] | None = None
+_KEY_CACHE = 512     # encoded key events remembered per terminal
 
 
 def _codes() -> dict[str, int]:
@@ -225,10 +226,31 @@ class InputEncoder:
         self._size = init_sized("GhosttyMouseEncoderSize")
         self._pos = ffi.new("GhosttyMousePosition*")
         self._any_pressed = ffi.new("bool*")
+        self._cache: dict[KeyEvent, bytes] = {}
+        self._cache_controls = -1
 
     # -- keys ----------------------------------------------------------------------------------------
     def key(self, ev: KeyEvent) -> bytes:
-        """The bytes for a key press, repeat or release; ``b""`` when nothing should be sent."""
+        """The bytes for a key press, repeat or release; ``b""`` when nothing should be sent.
+
+        Remembered per event while the terminal's modes cannot have changed (``VTerm.controls``: only output
+        with ESC or non-ASCII bytes, or a resize, moves it), so typing into a program that only echoes costs a
+        dictionary lookup per key instead of a dozen calls into Ghostty.
+        """
+        if self._kenc is None:
+            return b""
+        if self._cache_controls != self.vt.controls:
+            self._cache.clear()
+            self._cache_controls = self.vt.controls
+        out = self._cache.get(ev)
+        if out is None:
+            out = self._encode_event(ev)
+            if len(self._cache) >= _KEY_CACHE:
+                self._cache.clear()
+            self._cache[ev] = out
+        return out
+
+    def _encode_event(self, ev: KeyEvent) -> bytes:
         action = _KEY_ACTIONS.get(ev.action) if isinstance(ev.action, str) else None
         if self._kenc is None or action is None:
             return b""
@@ -421,6 +443,7 @@ class InputEncoder:
             lib.ghostty_mouse_event_free(self._mev)
         self._kenc = self._kev = self._mok_probe = self._menc = self._mev = None
         self._utf8 = ffi.NULL
+        self._cache.clear()
 
 
 def _without(mods: int, which: int) -> int:

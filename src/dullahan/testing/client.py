@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 
 from dullahan.wire.replica import Hole, Replica
 
@@ -353,7 +354,7 @@ class ScriptedClient:
                 await self.send({"t": "ack", "f": int(m.group(1))})
                 self._live.acks += 1
                 return
-        body = json.loads(data)
+        body = orjson.loads(data)
         kind = body.get("t")
         if kind == "f":
             self._live.frames_in += 1
@@ -393,7 +394,7 @@ class ScriptedClient:
         ws = self._ws
         if ws is None or ws.closed:
             raise ClientError(f"{self.name} is not connected")
-        data = json.dumps(body, separators=(",", ":"))
+        data = orjson.dumps(body).decode()
         await ws.send_str(data)
         n = len(data)
         self._live.msgs_out += 1
@@ -457,7 +458,7 @@ class ScriptedClient:
 
         def shown() -> bool:
             c = self.cursor(pane)
-            return c == (x + 1, y) and self.screen(pane)[y][x] == ch
+            return c == (x + 1, y) and self.replica.cell(pane, x, y) == ch
         start = time.perf_counter()
         await self.key(pane, ch)
         seen = await self.wait_until(shown, timeout)

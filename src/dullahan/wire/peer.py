@@ -365,16 +365,19 @@ class Peer:
         self._wake_at = None
         if self.closing is not None or not self.wants_frame:
             return None
-        if self.frames.in_flight >= self.limits.frames_in_flight:
+        in_flight = self.frames.in_flight
+        if in_flight >= self.limits.frames_in_flight:
             self.congested = True
             return None
+        # The last free slot is kept for light frames (an echo, typing): it never waits behind a flood's.
+        light_only = in_flight == self.limits.frames_in_flight - 1 > 0
         source.begin_frame()
         visible = set(source.visible_panes())
         for pane_id in self.frames.showing():
             if pane_id not in visible:
                 self.frames.forget(pane_id)
                 self.offsets.pop(pane_id, None)
-        due = self._due(now, source, visible)
+        due = self._due(now, source, visible, light_only)
         states: list[PaneState] = []
         events: list[list[Any]] = []
         for pane_id in due:
@@ -408,13 +411,14 @@ class Peer:
     def in_flight(self) -> int:
         return self.frames.in_flight
 
-    def _due(self, now: float, source: FrameSource, visible: set[int]) -> list[int]:
+    def _due(self, now: float, source: FrameSource, visible: set[int], light_only: bool = False) -> list[int]:
         """Dirty panes that may go out now; sets when the next paced one may.
 
         Only output-heavy frames are paced: each pane has a budget of frames refilled 60 times a second (a
         burst of ``FRAME_BURST``), spent by a frame only when the pane wrote more than ``PACED_BYTES`` since
         its last frame to this client. Echoes and typing go out at once however fast they come; a flood
-        settles at about 60 frames per second without holding back another pane's echo.
+        settles at about 60 frames per second without holding back another pane's echo. With
+        ``light_only`` (one frame slot left) heavy panes wait for an acknowledgement, which wakes the sender.
         """
         interval = self.limits.frame_interval
         due: list[int] = []
@@ -437,6 +441,8 @@ class Peer:
             pace.tokens = min(FRAME_BURST, pace.tokens + (now - pace.at) / interval)
             pace.at = now
             heavy = written - pace.bytes_at_frame > PACED_BYTES
+            if heavy and light_only:
+                continue
             ready_in = (1 - pace.tokens) * interval if heavy and pace.tokens < 1 else 0.0
             if source.render_held(pane_id):
                 ready_in = max(ready_in, RENDER_HOLD_RETRY)

@@ -97,5 +97,13 @@ class Replica:
         pane = self.panes[pane_id]
         return ["".join(t for t, _w in row_cells(row, pane.cols)) for row in self.lines(pane_id)]
 
+    def cell(self, pane_id: int, x: int, y: int) -> str:
+        """What the browser shows in one cell (``""`` for the right half of a wide character)."""
+        pane = self.panes[pane_id]
+        row = self.rows[pane.ids[y]]
+        if not row[2]:                  # one codepoint per cell: the text is the cells
+            return row[0][x] if x < len(row[0]) else " "
+        return row_cells(row, pane.cols)[x][0]
+
     def style(self, sid: int) -> StyleKey:
         return self.styles[sid]
