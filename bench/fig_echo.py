@@ -1,10 +1,11 @@
 """Figure 2 — echo latency: 200 keystrokes into ``cat`` at an idle prompt, then 200 more while another pane
-(visible to the same client) floods output.
+(visible to the same client) floods output (``yes``).
 
 A keystroke's latency is the time from writing the key to the client receiving the frame or bytes that show
 its echo, measured in the harness the same way for every peer. Keys are paced like a fast typist: after each
 echo the next key follows 20-30 ms later (never back to back). Enter every 50 keys keeps the line short.
-Targets: idle p50 <= 0.3 ms and p99 <= 1 ms; during the flood p99 <= 2 ms.
+Targets: p50 <= 2.0x and p99 <= 2.5x the bare PTY floor's, idle and during the flood, and no worse than
+terminado's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from bench.peers.base import Peer, View
 
 KEYS = 200
 PACE = (0.020, 0.030)
-FLOOD = "while :; do seq 1 100000; done"
+FLOOD = "while :; do seq 1 100000; done"   # the other figures' flood
+ECHO_FLOOD = "yes"
 ECHO_TIMEOUT = 10.0
 
 
@@ -45,7 +47,7 @@ async def measure(peer: Peer, keys: int = KEYS, seed: int = 1) -> dict[str, Any]
         await typing.type("cat\r")
         await asyncio.sleep(0.5)
         idle = await type_keys(typing, keys, rnd)
-        await other.type(FLOOD + "\r")
+        await other.type(ECHO_FLOOD + "\r")
         await asyncio.sleep(1.0)
         flood = await type_keys(typing, keys, rnd)
         await other.type("\x03")

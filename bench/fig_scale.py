@@ -1,8 +1,9 @@
 """Figure 6 — scale: 100 panes in 20 windows, 10 of them flooding, one client typing into an idle pane.
 
-Ten 3x3 windows and ten single-pane windows of 300x60 cells (100 shells; panes of about 100x20). Ten panes run ``while :; do seq 1 100000; done``:
-two of them beside the typing pane in the active window (the client draws them), eight in windows nobody
-looks at. After a warm-up the master types 200 keys into ``cat`` in an idle pane of the active window.
+Ten 3x3 windows and ten single-pane windows of 300x60 cells (100 shells; panes of about 100x20). Ten panes
+run ``while :; do seq 1 100000; done``: two of them beside the typing pane in the active window (the
+client draws them), eight in windows nobody looks at. After a warm-up the master types 200 keys into ``cat`` in
+an idle pane of the active window.
 Measured: that echo's latency; the event loop's lag, sampled every 10 ms by the server's own probe
 (``DULLAHAN_LOOP_PROBE_MS``: a thread hands the loop a callback and notes how long it waited); the server's CPU
 seconds per second; and how evenly the one terminal thread shares itself among the busy panes: the bytes each
@@ -64,7 +65,7 @@ async def measure(peer: Peer, keys: int = KEYS, seed: int = 1) -> dict[str, Any]
         busy = visible[1:1 + BUSY_VISIBLE] + [w["panes"][0] for w in windows[1:1 + BUSY - BUSY_VISIBLE]]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            texts = [(await server.acall("capture", pane=p))["text"] for p in busy + [typing_pane]]
+            texts = [(await server.acall("capture", pane=p))["text"] for p in [*busy, typing_pane]]
             if all("$" in t for t in texts):
                 break
             await asyncio.sleep(0.2)

@@ -32,7 +32,7 @@ if __package__ in (None, ""):   # run as a script: python bench/run.py
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
     __package__ = "bench"
 
-from bench import fig_echo, fig_fanout, fig_memory, fig_output, fig_scale, report
+from bench import fig_echo, fig_fanout, fig_memory, fig_output, fig_scale, fig_trace, report
 from bench.common import ROOT
 from bench.peers import PEERS
 from bench.peers.base import Peer
@@ -52,6 +52,7 @@ def figure_table() -> dict[str, tuple[str, Measure, tuple[str, ...]]]:
         "4": ("memory", fig_memory.measure, ("dullahan", "before", "tmux")),
         "5": ("browser", fig_browser.measure, ("dullahan", "before", "wetty")),
         "6": ("scale", fig_scale.measure, ("dullahan", "before")),
+        "7": ("trace", fig_trace.measure, ("dullahan", "before")),
     }
 
 
@@ -150,12 +151,13 @@ async def run_figures(figures: list[str], peers: list[str], runs: int) -> dict[s
         for r in range(runs):
             order = names[r % len(names):] + names[:r % len(names)] if names else []
             for name in order:
-                log(f"figure {fig} ({key}) run {r + 1}/{runs}: {name}")
+                load = os.getloadavg()[0]
+                log(f"figure {fig} ({key}) run {r + 1}/{runs}: {name} (load average {load:.1f})")
                 started = time.monotonic()
                 try:
                     result = await measure(PEERS[name]())
                     rows.append({"peer": name, "run": r + 1, "result": result,
-                                 "wall": round(time.monotonic() - started, 2)})
+                                 "wall": round(time.monotonic() - started, 2), "load": load})
                     log(f"  {brief(key, result)}")
                 except Exception as e:   # one peer failing must not lose the others' numbers
                     log(f"  FAILED: {e.__class__.__name__}: {e}")
@@ -168,15 +170,24 @@ async def run_figures(figures: list[str], peers: list[str], runs: int) -> dict[s
 def brief(key: str, r: dict[str, Any]) -> str:
     from bench.common import percentile
     if key == "output":
-        return f"{r['seconds']:.3f} s, cpu {r['cpu']:.2f} s, wire {r['wire']} B"
+        extra = f", ghostty alone {r['ghostty_cpu']:.2f} s" if "ghostty_cpu" in r else ""
+        return f"{r['seconds']:.3f} s, cpu {r['cpu']:.2f} s{extra}, wire {r['wire']} B"
     if key == "echo":
         return (f"idle p50 {percentile(r['idle'], 0.5) * 1e3:.3f} p99 {percentile(r['idle'], 0.99) * 1e3:.3f} ms; "
                 f"flood p50 {percentile(r['flood'], 0.5) * 1e3:.3f} p99 {percentile(r['flood'], 0.99) * 1e3:.3f} ms")
     if key == "fanout":
-        return (f"echo p50 {percentile(r['echo'], 0.5) * 1e3:.3f} p99 {percentile(r['echo'], 0.99) * 1e3:.3f} ms; "
-                f"rss {r['rss_start'] / 2**20:.1f}->{r['rss_end'] / 2**20:.1f} MiB; cpu {r['cpu_per_s']:.2f}/s")
+        return (f"echo p99 alone {percentile(r['echo_alone'], 0.99) * 1e3:.3f}, with viewers "
+                f"{percentile(r['echo'], 0.99) * 1e3:.3f} ms; rss {r['rss_start'] / 2**20:.1f}->"
+                f"{r['rss_end'] / 2**20:.1f} MiB; cpu {r['cpu_alone_per_s']:.2f}->{r['cpu_per_s']:.2f}/s")
     if key == "memory":
-        return f"rss {r['rss'] / 2**20:.1f} MiB ({r['per_pane'] / 1e6:.2f} MB/pane), held {min(r['lines_held'])}"
+        return (f"empty {r['rss_empty'] / 1e6:.1f} MB, one pane +{r['one_added'] / 1e6:.2f} MB (text "
+                f"+{r['text_added'] / 1e6:.2f}), {r['panes']} panes {r['many_rss'] / 1e6:.1f} MB")
+    if key == "scale":
+        return (f"echo p99 {percentile(r['echo'], 0.99) * 1e3:.2f} ms; loop lag p99 "
+                f"{percentile(r['loop_lag_ms'], 0.99):.2f} ms; cpu {r['cpu_per_s']:.2f}/s; "
+                f"fairness {r['fairness_jain']:.3f}")
+    if key == "trace":
+        return f"{len(r['idle']['steps'])} + {len(r['flood']['steps'])} keys traced"
     if key == "browser":
         return (f"seq {r['seq_seconds']:.3f} s; key p50 {percentile(r['keys'], 0.5) * 1e3:.2f} "
                 f"p99 {percentile(r['keys'], 0.99) * 1e3:.2f} ms")
@@ -208,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per peer and figure (default 5)")
     parser.add_argument("--quick", action="store_true", help="one run of everything (smoke test)")
-    parser.add_argument("--figures", default="1,2,3,4,5,6", help="comma-separated figure numbers")
+    parser.add_argument("--figures", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers")
     parser.add_argument("--soak", type=float, default=0.0, help="also run the plain and TLS soaks for SECONDS each")
     parser.add_argument("--report-only", type=Path, help="regenerate the document from a results file")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, percentile
-from bench.fig_echo import type_keys
+from bench.fig_echo import ECHO_FLOOD, type_keys
 
 TRACE_DIR = ROOT / "bench" / "trace"
 
@@ -109,7 +109,7 @@ async def run(keys: int, flood: bool, src: Path | None) -> dict[str, Any]:
         await typing.type("cat\r")
         await asyncio.sleep(0.5)
         if flood:
-            await other.type("yes\r")
+            await other.type(ECHO_FLOOD + "\r")
             await asyncio.sleep(1.0)
         latencies = await type_keys(typing, keys, random.Random(1))
         if flood:

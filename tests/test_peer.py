@@ -16,6 +16,7 @@ from dullahan.shapes import PaneEvent, PaneEvents, StyleTable
 from dullahan.wire.keepalive import STALL, Keepalive
 from dullahan.wire.peer import ERRORS_PER_SECOND, Peer, PeerLimits
 from dullahan.wire.registry import Registry
+from dullahan.wire.sync import PaneState
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -301,3 +302,68 @@ def test_the_package_has_no_import_cycles() -> None:
         if module not in state:
             visit(module)
     assert "dullahan.server" in graph and graph["dullahan.wire.peer"]
+
+
+# -- flow control ----------------------------------------------------------------------------------------
+class FloodSource:
+    """Two visible panes: pane 1 floods (its output grows by more than a light frame's worth each time),
+    pane 2 only echoes."""
+
+    styles = StyleTable()
+
+    def __init__(self) -> None:
+        self.written = {1: 0, 2: 0}
+        self.version = {1: 0, 2: 0}
+
+    def begin_frame(self) -> None:
+        pass
+
+    def pane_ids(self) -> list[int]:
+        return [1, 2]
+
+    def visible_panes(self) -> list[int]:
+        return [1, 2]
+
+    def layout(self) -> dict[str, object]:
+        return {"windows": []}
+
+    def live_state(self, pane_id: int) -> PaneState:
+        row = (f"pane {pane_id} v{self.version[pane_id]}", (), (), (), False)
+        return PaneState(pane_id, 20, 1, (100 * pane_id + self.version[pane_id],), (row,), None, 0, 0, 0, (), -1,
+                         -1, "", None, None)
+
+    def history_state(self, pane_id: int, live: PaneState, offset: int) -> PaneState:
+        return live
+
+    def output_bytes(self, pane_id: int) -> int:
+        return self.written[pane_id]
+
+    def render_held(self, pane_id: int) -> bool:
+        return False
+
+    def events(self, pane_id: int) -> PaneEvents:
+        return PaneEvents(0, ())
+
+    def output(self, pane_id: int, size: int) -> None:
+        self.written[pane_id] += size
+        self.version[pane_id] += 1
+
+
+def test_the_last_frame_slot_is_kept_for_light_frames() -> None:
+    source = FloodSource()
+    peer = new_peer(1, frames_in_flight=3)
+    assert peer.next_frame(0.0, source) is not None          # the first frame: layout and both panes
+    source.output(1, 10_000)
+    peer.mark_dirty(1)
+    assert peer.next_frame(1.0, source) is not None          # the flood's frame takes the second slot
+    source.output(1, 10_000)
+    peer.mark_dirty(1)
+    assert peer.next_frame(2.0, source) is None              # but not the last one
+    source.output(2, 1)                                       # which an echo in the other pane gets
+    peer.mark_dirty(2)
+    frame = peer.next_frame(2.0, source)
+    assert frame is not None and b'"id":2' in frame and b'"id":1' not in frame
+    assert peer.in_flight == 3
+    peer.receive('{"t":"ack","f":2}', 2.0)                   # two slots free: the flood goes on
+    frame = peer.next_frame(3.0, source)
+    assert frame is not None and b'"id":1' in frame

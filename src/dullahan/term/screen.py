@@ -3,8 +3,11 @@
 Style ids come from a ``StyleTable`` that interns styles by content, so an id means the same style for
 the server's whole life (Ghostty's own style ids are local to one memory page).
 
-Decoding reads each row's packed cells in one FFI call (``ROW_DATA_CELLS_RAW``) and unpacks them with
-numpy; only style lookups, grapheme clusters and hyperlinks need per-cell calls.
+Decoding reads each row's packed cells in one FFI call (``ROW_DATA_CELLS_RAW``) and unpacks them as one
+Python integer per row: masks and shifts pick a field out of every 64-bit cell at once (the codepoints come
+out as UTF-32 in one conversion, style changes as the lanes that differ from their neighbour), so a plain row
+costs a few big-integer operations and no per-cell Python; rows with wide cells, clusters or links are walked
+cell by cell. Only style lookups, grapheme clusters and hyperlinks need per-cell FFI calls.
 """
 
 from __future__ import annotations
