@@ -56,8 +56,9 @@ def timelines(events: list[tuple[str, int, int]]) -> list[dict[str, float]]:
     i = 0
 
     def find(name: str, start: int, after: int) -> tuple[int, tuple[str, int, int]] | None:
+        """The first event called ``name`` (or ``name:<pane>``) starting at or after ``after``."""
         for j in range(start, n):
-            if events[j][0] == name and events[j][1] >= after:
+            if events[j][1] >= after and (events[j][0] == name or events[j][0].startswith(name + ":")):
                 return j, events[j]
         return None
 
@@ -71,8 +72,9 @@ def timelines(events: list[tuple[str, int, int]]) -> list[dict[str, float]]:
             continue
         step: dict[str, float] = {"receive": (t1 - t0) / 1000, "parse": inside("parse", t0, t1)}
         w = find("pty_write", i, t0)
-        r = find("on_readable", i, w[1][2]) if w else None
-        a = find("after_feed", r[0], r[1][1]) if r else None
+        pane = w[1][0].partition(":")[2] if w else ""
+        r = find(f"on_readable:{pane}", i, w[1][2]) if w else None
+        a = find(f"after_feed:{pane}", r[0], r[1][1]) if r else None
         f = find("next_frame", a[0], a[1][2]) if a else None
         s = find("send", f[0], f[1][2]) if f else None
         if not (w and r and a and f and s):
@@ -81,7 +83,7 @@ def timelines(events: list[tuple[str, int, int]]) -> list[dict[str, float]]:
         step["encode"] = inside("encode", t0, w[1][2])
         step["pty_write"] = (w[1][2] - w[1][1]) / 1000
         step["wake"] = (r[1][1] - w[1][2]) / 1000
-        step["feed"] = inside("feed", r[1][1], r[1][2])
+        step["feed"] = inside(f"feed:{pane}", r[1][1], r[1][2])
         step["after_feed"] = (a[1][2] - a[1][1]) / 1000
         step["hop"] = (f[1][1] - a[1][2]) / 1000
         f0, f1 = f[1][1], f[1][2]

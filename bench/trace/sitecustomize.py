@@ -34,6 +34,18 @@ def _timed(name: str, fn: Any) -> Any:
     return wrapper
 
 
+def _timed_pane(name: str, fn: Any) -> Any:
+    """A Pane method: the event's name carries the pane's id (``on_readable:3``)."""
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = _now()
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            _EVENTS.append((f"{name}:{self.id}", t0, _now()))
+    return wrapper
+
+
 def _timed_async(name: str, fn: Any) -> Any:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,9 +75,9 @@ PATCHES: dict[str, list[tuple[str, str, str]]] = {
     "dullahan.wire.sync": [("FrameBuilder.build", "build", "sync"), ("pane_state", "pane_state", "sync")],
     "dullahan.term.view": [("read_view", "read_view", "sync")],
     "dullahan.hub": [("SyncHub.pane_output", "pane_output", "sync")],
-    "dullahan.session.pane": [("Pane._on_readable", "on_readable", "sync"), ("Pane._flush_input", "pty_write", "sync"),
-                              ("Pane._encode", "encode", "sync"), ("Pane._after_feed", "after_feed", "sync"),
-                              ("Pane._feed_guarded", "feed", "sync")],
+    "dullahan.session.pane": [("Pane._on_readable", "on_readable", "pane"), ("Pane._flush_input", "pty_write", "pane"),
+                              ("Pane._encode", "encode", "sync"), ("Pane._after_feed", "after_feed", "pane"),
+                              ("Pane._feed_guarded", "feed", "pane")],
     "dullahan.net.client": [("ClientConnection._send", "send", "async")],
     "dullahan.actions": [("BrowserActions.carry_out", "carry_out", "async")],
 }
@@ -83,6 +95,8 @@ def _patch(module: Any) -> None:
         wrap = _receive if kind == "receive" else None
         if wrap is not None:
             setattr(owner, attr, wrap(fn))
+        elif kind == "pane":
+            setattr(owner, attr, _timed_pane(name, fn))
         elif kind == "async":
             setattr(owner, attr, _timed_async(name, fn))
         else:
