@@ -50,6 +50,8 @@ def spread(runs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], float]) ->
 def fmt(v: float, unit: str = "", digits: int = 2) -> str:
     if v != v:
         return "–"
+    if unit == "×":
+        return f"{v:.{digits}f}×"
     if unit == "MB":
         return f"{v / 1e6:.{digits}f} MB"
     if unit == "B":
