@@ -423,8 +423,9 @@ def section_browser(doc: Doc, results: dict[str, Any]) -> None:
         doc.add("Not measured in this run." + (" Errors: " + "; ".join(errs[:3]) if errs else ""), "")
         return
     doc.add("Headless Chromium (Debian's `chromium`, driven by Playwright), one browser for both clients. Times are "
-            "taken in the page, from the keydown (`performance.now()` in a capturing listener) to the moment the "
-            "client has drawn the result: Dullahan's row elements change (a MutationObserver on the screen, which "
+            "taken in the page, from the keydown (`performance.now()` in the first capturing listener on the "
+            "window, installed before the page's own scripts) to the moment the client has drawn the result: "
+            "Dullahan's row elements change (a MutationObserver on the screen, which "
             "fires inside the client's `requestAnimationFrame` render), xterm.js's `onRender` for WeTTY; that "
             "animation frame paints it. *seq*: Enter on `seq 1 100000` until `100000` and the next prompt are "
             f"drawn. *Keystroke to paint*: {IDLE_KEYS} letters typed into an idle `cat`, then {KEYS} more while "
@@ -451,8 +452,7 @@ def section_browser(doc: Doc, results: dict[str, Any]) -> None:
         doc.add("Where a keystroke's milliseconds go (median per step over all keys of all runs; the page's "
                 "WebSocket is wrapped by an init script to timestamp the key message leaving, the first message "
                 "after it arriving and its handler returning; *painted* is a task queued when the rows were "
-                "drawn, which runs once the browser finished that rendering update). The first step can be "
-                "slightly negative: the client's own key handler runs before the probe's keydown listener.", "")
+                "drawn, which runs once the browser finished that rendering update).", "")
         head = ["step"] + [f"{LABELS[p]} {kind}" for kind in ("idle", "flood") for p in with_steps]
         table = []
         for i, name in enumerate(STEP_NAMES):
