@@ -272,7 +272,10 @@ async def _type_keys(page: Any, rnd: random.Random, count: int, steps: list[list
         if ms >= 0:
             out.append(ms / 1000)
             if steps is not None:
-                steps.append(await page.evaluate(STEPS))
+                try:   # the breakdown is a side measurement: a page that stops answering must not hang the run
+                    steps.append(await asyncio.wait_for(page.evaluate(STEPS), 10))
+                except TimeoutError:
+                    steps.append([None] * len(STEP_NAMES))
         await asyncio.sleep(rnd.uniform(0.06, 0.10))
     await page.keyboard.press("Enter")
     return out
