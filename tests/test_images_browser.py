@@ -30,7 +30,7 @@ import { ImageLayer } from "/js/imagelayer.js";
 window.run = async (b64, meta, placements, geometry) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const cache = new ImageCache();
-  cache.put(meta.key, await decodeImage(meta, bytes));
+  cache.decoded(cache.hold(meta), await decodeImage(meta, bytes));
   const layer = new ImageLayer();
   layer.attach(document.getElementById("body"), document.getElementById("rows"));
   const rects = layer.update(placements, cache, geometry);

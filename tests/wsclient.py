@@ -35,6 +35,7 @@ class Client:
         self.frames = 0
         self.bytes_in = 0
         self.replica_rows_added = 0
+        self.order: list[tuple[str, Any]] = []   # ("img", key) and ("f", frame), as they arrived
         self.paused = asyncio.Event()
         self.paused.set()
         self._session: aiohttp.ClientSession | None = None
@@ -77,6 +78,10 @@ class Client:
         while True:
             await self.paused.wait()
             msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                self.bytes_in += len(msg.data)
+                self.order.append(("img", self.replica.apply_image(msg.data)))
+                continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 self.closed = (msg.type, msg.data, msg.extra)
                 return
@@ -84,6 +89,7 @@ class Client:
             body = json.loads(msg.data)
             if body["t"] == "f":
                 self.frames += 1
+                self.order.append(("f", body))
                 self.replica_rows_added += len(body.get("rows", ())) // 2
                 try:
                     self.replica.apply(body)

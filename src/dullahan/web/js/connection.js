@@ -11,6 +11,10 @@
 // still holds for it, and keeps its role and its scroll positions. A connection closed with 4002 was
 // superseded by another page presenting the same secret (a duplicated tab): this one forgets the secret
 // and carries on as a new client.
+//
+// Binary messages carry images (images.js `parseImageMessage`); everything else is JSON text.
+
+import { parseImageMessage } from "./images.js";
 
 export const PROTOCOL_VERSION = 1;
 export const BACKOFF_BASE_MS = 250;
@@ -49,6 +53,7 @@ export function socketUrl(loc) {
  * @typedef {object} ConnHandlers
  * @property {(msg: any) => void} onHello
  * @property {(msg: any) => void} onFrame
+ * @property {(meta: import("./images.js").ImageMeta, bytes: Uint8Array<ArrayBuffer>) => void} onImage
  * @property {(msg: any) => void} onRole
  * @property {(msg: any) => void} onError
  * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string}) => void} onState
@@ -158,6 +163,7 @@ export class Connection {
       this.scheduleRetry();
       return;
     }
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.helloDone = false;
     let opened = false;
@@ -172,6 +178,13 @@ export class Connection {
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
       this.lastHeard = performance.now();
+      if (ev.data instanceof ArrayBuffer) {
+        this.bytesIn += ev.data.byteLength;
+        const image = this.helloDone ? parseImageMessage(ev.data) : null;
+        if (image) this.h.onImage(image.meta, image.bytes);
+        else console.error("malformed binary message", ev.data.byteLength);
+        return;
+      }
       const data = typeof ev.data === "string" ? ev.data : "";
       this.bytesIn += data.length;
       let msg;

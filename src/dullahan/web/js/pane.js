@@ -1,10 +1,12 @@
-// The DOM of one pane: its title bar, one element per row (spans per style run), the cursor, the
-// selection overlay, the "lines above" badge and the exit notice.
+// The DOM of one pane: its title bar, one element per row (spans per style run), its images (kitty
+// graphics, drawn after the rows: imagelayer.js), the cursor, the selection overlay, the "lines above"
+// badge and the exit notice.
 //
 // Rows are keyed by row id: a row whose id did not change is never touched, a row that moved (the
 // screen scrolled) is moved, not rebuilt. Everything from the terminal goes in as text (textContent,
 // text nodes); links only for http, https and mailto.
 
+import { ImageLayer } from "./imagelayer.js";
 import { cellAt, isPlain, rowPieces, safeHref } from "./rows.js";
 import { paneVariables } from "./style.js";
 
@@ -21,6 +23,8 @@ import { paneVariables } from "./style.js";
  * @property {(id: number) => Array<Row | undefined>} lines
  * @property {(action: "resync" | "close" | "respawn" | "bottom" | "focus", pane: number) => void} paneAction
  * @property {() => {cursorStyle: string, cursorBlink: string}} cursorPrefs
+ * @property {import("./imagelayer.js").ImageSource} images  the decoded images, by key
+ * @property {() => {w: number, h: number, dpr: number}} pageCell  the page's cell size (CSS px) and pixel ratio
  */
 
 /**
@@ -151,6 +155,8 @@ export class PaneView {
     this.exitEl.append(this.exitText, respawn, close);
     this.exitEl.addEventListener("mousedown", (e) => e.stopPropagation());
     this.body.append(this.rowsEl, this.selEl, this.cursorEl, this.badge, this.exitEl);
+    this.images = new ImageLayer(document);
+    this.images.attach(this.body, this.rowsEl);
     this.el.append(this.titleBar, this.body);
     /** @type {number[]} ids of the rows drawn, per line (-1: not drawn) */
     this.drawn = [];
@@ -206,6 +212,7 @@ export class PaneView {
       this.sizeEl.textContent = `${st.cols}×${st.rows}`;
     }
     this.updateRows(st);
+    this.updateImages(st);
     this.updateCursor(st);
     const title = st.title || `pane ${st.id}`;
     if (this.titleEl.textContent !== title) this.titleEl.textContent = title;
@@ -291,6 +298,19 @@ export class PaneView {
     while (parent.children.length > n) /** @type {Element} */ (parent.lastChild).remove();
     this.rowEls = /** @type {HTMLElement[]} */ (next);
     this.drawn = newDrawn;
+  }
+
+  /**
+   * Draw the pane's images over (or under) its rows; redrawn only where a placement, an image or the cell
+   * size changed.
+   * @param {PaneState} st
+   */
+  updateImages(st) {
+    if (st.img.length === 0 && this.images.below.hidden && this.images.above.hidden) return;
+    const { w, h, dpr } = this.host.pageCell();
+    this.images.update(st.img, this.host.images, {
+      cols: st.cols, rows: st.rows, termCell: { w: st.cell[0], h: st.cell[1] }, pageCell: { w, h }, dpr,
+    });
   }
 
   /** @param {PaneState} st */
