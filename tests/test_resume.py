@@ -13,6 +13,7 @@ import signal
 import statistics
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -178,7 +179,8 @@ def test_a_client_loop_that_dies_closes_its_connection_with_a_reason(isolated_xd
         session.new_window("single", 80, 24)
         hub = SyncHub(session, Registry(settings.master_grace))
         tokens = Tokens.generate()
-        web = WebServer(settings, tokens, session, hub)
+        host = SimpleNamespace(settings=settings, session=session)   # all a connection's input needs of it
+        web = WebServer(settings, tokens, session, hub, host)  # type: ignore[arg-type]
         await web.start()
         try:
             async with Client(f"http://127.0.0.1:{settings.port}/", token=tokens.master) as c:

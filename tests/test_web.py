@@ -139,8 +139,8 @@ def test_view_client_watches_but_cannot_type(web: WebServer) -> None:
             await viewer.type(pane, "echo VIEWER-TYPED")
             err = await viewer.wait_message("error", code="not_master")
             assert err["ref"] == "key"
-            await viewer.send({"t": "resize", "cols": 50, "rows": 10})
-            await viewer.send({"t": "new_window", "layout": "2x2"})
+            await viewer.send({"t": "cmd", "c": "resize-window", "a": {"cols": 50, "rows": 10}})
+            await viewer.send({"t": "cmd", "c": "new-window", "a": {"layout": "2x2"}})
             await master.type(pane, "echo from-master")
             await viewer.wait_text(pane, "from-master")
             assert "VIEWER-TYPED" not in web.proc.capture(pane)
@@ -346,12 +346,14 @@ def test_large_paste_in_chunks_arrives_intact(web: WebServer, tmp_path: Path) ->
 # -- bad input and limits ----------------------------------------------------------------------------------
 def test_bad_messages_get_errors_and_the_connection_survives(web: WebServer) -> None:
     bad = ["not json", "[1,2]", '{"t": 5}', '{"t": "nope"}', '{"t": "key", "p": "x"}',
-           '{"t": "key", "p": 1, "code": "' + "K" * 100 + '"}', '{"t": "resize", "cols": 0, "rows": 5}',
-           '{"t": "resize", "cols": 10, "rows": 100000}', '{"t": "ack", "f": 99999}', '{"t": "key", "p": 99999}',
+           '{"t": "key", "p": 1, "code": "' + "K" * 100 + '"}',
+           '{"t": "cmd", "c": "resize-window", "a": {"cols": 0, "rows": 5}}',
+           '{"t": "cmd", "c": "resize-window", "a": {"cols": 10, "rows": 100000}}', '{"t": "ack", "f": 99999}',
+           '{"t": "key", "p": 99999}', '{"t": "cmd", "c": "no-such-command"}', '{"t": "cmd", "c": "quit"}',
            '{"t": "text", "p": 1, "d": 5}', '{"t": "mouse", "p": 1, "a": "press", "b": 9, "x": 1, "y": 1}',
-           '{"t": "sizes", "path": [0], "sizes": [1e400, 2]}', '{"t": "hello", "v": 1}', '{"t": "key", "extra": 1}',
-           '{"t": "layout", "tree": {"row": ["pane"]}}', '{"t": "scroll", "p": 1, "to": "sideways"}',
-           '{"t": "ping", "id": -1}', "{" * 5000]
+           '{"t": "cmd", "c": "set-split-sizes", "a": {"path": [0], "sizes": [1e400, 2]}}', '{"t": "hello", "v": 1}',
+           '{"t": "key", "extra": 1}', '{"t": "cmd", "c": "layout", "a": {"tree": {"row": ["pane"]}}}',
+           '{"t": "scroll", "p": 1, "to": "sideways"}', '{"t": "ping", "id": -1}', "{" * 5000]
 
     async def scenario() -> None:
         async with client(web) as c:
@@ -365,7 +367,8 @@ def test_bad_messages_get_errors_and_the_connection_survives(web: WebServer) -> 
                 await asyncio.sleep(0.02)
             errors = [m for m in c.messages if m["t"] == "error"]
             assert len(errors) == len(bad) + 1
-            assert {"bad_json", "bad_message", "unknown_type", "bad_field", "bad_ack", "failed",
+            assert {"bad_json", "bad_message", "unknown_type", "bad_field", "bad_ack", "failed", "bad_argument",
+                    "unknown_command", "not_allowed",
                     "binary_not_supported"} <= {e["code"] for e in errors}
             await c.type(pane, "echo still-alive")
             await c.wait_text(pane, "still-alive")
@@ -566,16 +569,16 @@ def test_layout_changes_that_only_move_panes_reach_clients(web: WebServer) -> No
     async def scenario() -> None:
         async with client(web) as c:
             await first_pane(c)
-            await c.send({"t": "layout", "name": "2-col"})
+            await c.send({"t": "cmd", "c": "layout", "a": {"layout": "2-col"}})
             deadline = time.monotonic() + 10
             while len(c.pane_ids()) != 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            await c.send({"t": "layout", "name": "single"})
+            await c.send({"t": "cmd", "c": "layout", "a": {"layout": "single"}})
             while len(c.pane_ids()) != 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             window = c.replica.layout["windows"][0]
             shown, hidden = window["slots"][0], window["hidden"][0]
-            await c.send({"t": "show_pane", "p": hidden, "slot": 0})   # the only change: who is in slot 0
+            await c.send({"t": "cmd", "c": "show-pane", "a": {"pane": hidden, "slot": 0}})   # only who is in slot 0
             while c.pane_ids() != [hidden] and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert c.pane_ids() == [hidden]

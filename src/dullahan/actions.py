@@ -1,15 +1,18 @@
-"""What a browser's messages do to the session: input into panes, window and pane operations, the role.
+"""What a browser's messages do to the session: input into panes, the commands of the table, the role.
 
 A ``Peer`` handles the messages about its own sync state itself and hands the others back; the
 connection passes them here. A failure comes back as an ``ActionFailed`` with the error code the client
-is told (``failed``, ``pane_dead``, ``input_full``, ``not_allowed``), never as a dropped connection.
+is told (the command table's codes, ``pane_dead``, ``input_full``, ``not_allowed``), never as a dropped
+connection.
 """
 
 from __future__ import annotations
 
+from dullahan.commands import CommandError, carry_out, lookup
+from dullahan.commands.table import NOT_ALLOWED, Host
 from dullahan.hub import SyncHub
 from dullahan.session.pane import InputFull, Pane, PaneDead
-from dullahan.session.session import Session, SessionError
+from dullahan.session.session import SessionError
 from dullahan.shapes import MODE_MOUSE
 from dullahan.wire import protocol as p
 from dullahan.wire.peer import Peer
@@ -19,19 +22,22 @@ MODIFIER_CODES = frozenset({"ShiftLeft", "ShiftRight", "ControlLeft", "ControlRi
 
 
 class ActionFailed(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, ref: str | None = None, request: int | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.ref, self.request = code, message, ref, request
 
 
 class BrowserActions:
-    def __init__(self, session: Session, hub: SyncHub) -> None:
-        self.session = session
+    def __init__(self, host: Host, hub: SyncHub) -> None:
+        self.host = host
         self.hub = hub
 
-    def carry_out(self, peer: Peer, msg: p.Message) -> None:
+    async def carry_out(self, peer: Peer, msg: p.Message) -> None:
+        if isinstance(msg, p.Cmd):
+            await self._command(peer, msg)
+            return
         try:
-            self._carry_out(peer, msg)
+            self._input(peer, msg)
         except SessionError as e:
             raise ActionFailed("failed", str(e)) from e
         except PaneDead as e:
@@ -39,11 +45,20 @@ class BrowserActions:
         except InputFull as e:
             raise ActionFailed("input_full", str(e)) from e
 
-    def _pane(self, pane_id: int) -> Pane:
-        return self.session.pane(pane_id)
+    async def _command(self, peer: Peer, msg: p.Cmd) -> None:
+        try:
+            if not lookup(msg.name).browser:
+                raise CommandError(NOT_ALLOWED, f"{msg.name} is for the command line, not for browsers")
+            result = await carry_out(self.host, msg.name, msg.args)
+        except CommandError as e:
+            raise ActionFailed(e.code, e.message, msg.name, msg.id) from e
+        if msg.id is not None:
+            peer.result(msg.id, result)
 
-    def _carry_out(self, peer: Peer, msg: p.Message) -> None:
-        session = self.session
+    def _pane(self, pane_id: int) -> Pane:
+        return self.host.session.pane(pane_id)
+
+    def _input(self, peer: Peer, msg: p.Message) -> None:
         match msg:
             case p.Key(pane=pid):
                 ev = msg.event
@@ -69,28 +84,6 @@ class BrowserActions:
                     peer.scroll(pid, msg.dy, None)
             case p.Focus(pane=pid, on=on):
                 self._pane(pid).send_focus(on)
-            case p.Resize(window=wid, cols=cols, rows=rows):
-                session.resize_window(wid, cols, rows)
-            case p.SetLayout(window=wid, name=name, tree=tree):
-                session.set_layout(wid, name, tree)
-            case p.SetSizes(window=wid, path=path, sizes=sizes):
-                session.set_split_sizes(wid, path, sizes)
-            case p.NewWindow(layout=name):
-                session.new_window(name)
-            case p.SelectWindow(window=wid):
-                session.select_window(wid)
-            case p.CloseWindow(window=wid):
-                session.kill_window(wid)
-            case p.NewPane(window=wid):
-                session.split_new_pane(wid)
-            case p.ClosePane(pane=pid):
-                session.kill_pane(pid)
-            case p.FocusPane(pane=pid):
-                session.focus_pane(pid)
-            case p.Respawn(pane=pid):
-                session.respawn(pid)
-            case p.ShowPane(pane=pid, slot=slot, window=wid):
-                session.show_pane(pid, slot, wid)
             case p.RequestMaster():
                 if not self.hub.request_master(peer):
                     raise ActionFailed("not_allowed", "this client connected with the view token")

@@ -134,7 +134,7 @@ class SyncHub:
         window = session.windows.get(session.active_window) if session.active_window is not None else None
         if window is None:
             return []
-        return [p for p in window.visible() if p in session.panes]
+        return [p for p in window.shown() if p in session.panes]
 
     def layout(self) -> dict[str, Any]:
         if self._layout is None:

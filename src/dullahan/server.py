@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from dullahan import __version__, tokens
+from dullahan.commands import carry_out
 from dullahan.config import RuntimePaths, Settings
-from dullahan.ipc import commands
 from dullahan.ipc.server import IpcServer
 from dullahan.log import log
 from dullahan.session.session import Session
@@ -130,13 +130,13 @@ class Server:
         try:
             self.session = Session(self.settings, loop)
             self.session.new_window(self.settings.initial_layout)
-            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))
+            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: carry_out(self, cmd, args))
             await self.ipc.start()
             from dullahan.hub import SyncHub
             from dullahan.net.web import WebServer
             from dullahan.wire.registry import Registry
             hub = SyncHub(self.session, Registry(self.settings.master_grace))
-            self.web = WebServer(self.settings, self.tokens, self.session, hub)
+            self.web = WebServer(self.settings, self.tokens, self.session, hub, self)
             await self.web.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)

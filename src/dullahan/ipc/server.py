@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from dullahan.commands.table import CommandError
 from dullahan.ipc.protocol import MAX_LINE, RequestError, decode_request, encode_reply
 from dullahan.log import log
 
@@ -92,13 +93,13 @@ class IpcServer:
             request = decode_request(line)
         except RequestError as e:
             self.errors += 1
-            return encode_reply(error=str(e))
+            return encode_reply(error=str(e), code="bad_request")
         log.debug("ipc", "request", cmd=request.cmd)
         try:
             result = await self.dispatch(request.cmd, request.args)
-        except RequestError as e:
+        except CommandError as e:
             self.errors += 1
-            return encode_reply(error=str(e))
+            return encode_reply(error=e.message, code=e.code)
         except Exception as e:   # a bug in one command must not take the server down
             self.errors += 1
             log.error("ipc", "command failed", cmd=request.cmd, error=repr(e))

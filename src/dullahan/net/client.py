@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 
 from dullahan import __version__
 from dullahan.actions import ActionFailed, BrowserActions
+from dullahan.commands.table import browser_commands
 from dullahan.config import Settings
 from dullahan.hub import SyncHub
 from dullahan.log import log
@@ -48,9 +49,11 @@ _CLOSE_REASONS = {"abuse": dc.ABUSE, "superseded": dc.SUPERSEDED}
 
 
 def peer_limits(settings: Settings) -> PeerLimits:
+    _browser, viewers = browser_commands()
     return PeerLimits(frames_in_flight=settings.frames_in_flight, frame_interval=settings.frame_interval,
                       messages_per_second=settings.max_messages_per_second, ping_interval=settings.ping_interval,
-                      ping_timeout=settings.ping_timeout, max_paste_bytes=settings.max_paste_bytes)
+                      ping_timeout=settings.ping_timeout, max_paste_bytes=settings.max_paste_bytes,
+                      viewer_commands=viewers)
 
 
 class ClientConnection:
@@ -255,9 +258,9 @@ class ClientConnection:
                 todo = peer.receive(msg.data, now)
                 if todo is not None:
                     try:
-                        self.actions.carry_out(peer, todo)
+                        await self.actions.carry_out(peer, todo)
                     except ActionFailed as e:
-                        peer.error(e.code, e.message, p.message_type(todo), now)
+                        peer.error(e.code, e.message, e.ref or p.message_type(todo), now, e.request)
             elif msg.type == WSMsgType.PONG:
                 peer.keepalive.pong(msg.data, now)
             elif msg.type == WSMsgType.PING:

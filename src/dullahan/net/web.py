@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from dullahan.actions import BrowserActions
+from dullahan.commands.table import Host
 from dullahan.config import Settings
 from dullahan.hub import SyncHub
 from dullahan.log import log
@@ -50,11 +51,11 @@ ROLE_TICK = 0.5
 
 
 class WebServer:
-    def __init__(self, settings: Settings, tokens: Tokens, session: Session, hub: SyncHub) -> None:
+    def __init__(self, settings: Settings, tokens: Tokens, session: Session, hub: SyncHub, host: Host) -> None:
         self.settings = settings
         self.session = session
         self.hub = hub
-        self.actions = BrowserActions(session, hub)
+        self.actions = BrowserActions(host, hub)
         self.auth = Authenticator(tokens, settings.port)
         self.throttle = FailureThrottle()
         self.tls = self.settings.tls_cert is not None

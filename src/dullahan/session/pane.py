@@ -33,6 +33,7 @@ from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
 from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneImages, PaneView, Row, StyleTable, WheelEvent
+from dullahan.term import search as term_search
 from dullahan.term.ansi import styled_text
 from dullahan.term.encode import InputEncoder
 from dullahan.term.image_reader import ImageReader
@@ -501,6 +502,24 @@ class Pane:
                 return read_history(vt, self.reader, top, count, self.images if with_images else None)
             finally:
                 self._needs_full_read = True
+
+    def search(self, query: str, *, case_sensitive: bool = False, limit: int = term_search.DEFAULT_LIMIT,
+               start: tuple[int, int] | None = None, backward: bool = True) -> term_search.SearchResult:
+        """Find text in the whole history and screen; see ``term.search.search``. Rows are ``history``'s."""
+        with self._terminal() as vt:
+            return term_search.search(vt, query, case_sensitive=case_sensitive, limit=limit, start=start,
+                                      backward=backward)
+
+    def rows_around(self, row: int, count: int) -> tuple[int, list[Row]]:
+        """Up to ``count`` rows (at most a screenful) around absolute row ``row``, to show a match: (top, rows).
+
+        ``row`` is in the middle unless the top or the bottom of the screen is nearer.
+        """
+        _cols, screen_rows = self.size
+        count = max(1, min(count, screen_rows))
+        top, rows = self.history(max(0, row - count // 2), screen_rows)
+        first = max(0, min(row - count // 2 - top, len(rows) - count))
+        return top + first, rows[first:first + count]
 
     def resize(self, cols: int, rows: int) -> bool:
         """Resize the PTY (TIOCSWINSZ) and reflow the terminal; False when the size did not change."""

@@ -434,10 +434,10 @@ class ScriptedClient:
             await self.key(pane, "Enter", "Enter")
 
     async def resize(self, cols: int, rows: int, window: int | None = None) -> None:
-        body: dict[str, Any] = {"t": "resize", "cols": cols, "rows": rows}
+        args: dict[str, Any] = {"cols": cols, "rows": rows}
         if window is not None:
-            body["w"] = window
-        await self.send(body)
+            args["window"] = window
+        await self.send({"t": "cmd", "c": "resize-window", "a": args})
 
     # -- waiting on the replica ----------------------------------------------------------------------
     async def wait_until(self, predicate: Predicate, timeout: float) -> float:

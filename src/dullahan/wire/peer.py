@@ -57,6 +57,7 @@ class PeerLimits:
     image_bytes_in_flight: int = 4 << 20  # image messages sent but not yet acknowledged (one larger goes alone)
     image_cache_bytes: int = DEFAULT_CACHE_IMAGE_BYTES   # the client's image cache (decoded RGBA), mirrored
     image_cache_count: int = DEFAULT_CACHE_IMAGES
+    viewer_commands: frozenset[str] = frozenset()   # commands (``cmd``) a viewer may send too
 
 
 class Outgoing(NamedTuple):
@@ -223,8 +224,10 @@ class Peer:
             self._refuse("rate_limited", f"more than {self.limits.messages_per_second} messages per second; "
                          "some were dropped", kind, now)
             return None
-        if isinstance(msg, MASTER_ONLY) and self.role != "master":
-            self._refuse("not_master", "only the master can do that; this client is watching", kind, now)
+        if self.role != "master" and (isinstance(msg, MASTER_ONLY) or (
+                isinstance(msg, p.Cmd) and msg.name not in self.limits.viewer_commands)):
+            ref, request = (msg.name, msg.id) if isinstance(msg, p.Cmd) else (kind, None)
+            self._refuse("not_master", "only the master can do that; this client is watching", ref, now, request)
             return None
         if isinstance(msg, p.Scroll):
             self.scroll(msg.pane, msg.delta, msg.to)
@@ -284,11 +287,16 @@ class Peer:
         self._paste = None
         return p.Paste(pane=msg.pane, data="".join(paste.parts))
 
-    def error(self, code: str, message: str, ref: str | None, now: float) -> None:
-        """Tell the client that carrying out one of its messages failed (the host's errors)."""
-        self._refuse(code, message, ref, now)
+    def error(self, code: str, message: str, ref: str | None, now: float, request: int | None = None) -> None:
+        """Tell the client that carrying out one of its messages failed (the host's errors); ``request`` is
+        the ``id`` of the command it answers, if it had one."""
+        self._refuse(code, message, ref, now, request)
 
-    def _refuse(self, code: str, message: str, ref: str | None, now: float) -> None:
+    def result(self, request: int, result: Any) -> None:
+        """The result of a command the client sent with an ``id``."""
+        self._queue({"t": "result", "id": request, "result": result})
+
+    def _refuse(self, code: str, message: str, ref: str | None, now: float, request: int | None = None) -> None:
         self.refused += 1
         if not self._refusals.take(now):
             self._close("abuse", f"more than {REFUSED_PER_SECOND} refused messages per second (last: {code})")
@@ -296,12 +304,14 @@ class Peer:
         bucket = self._errors.get(code)
         if bucket is None:
             bucket = self._errors[code] = Bucket(ERRORS_PER_SECOND, ERRORS_PER_SECOND, now)
-        if not bucket.take(now):
+        if not bucket.take(now) and request is None:     # an answer someone waits for is always sent
             self.errors_suppressed += 1
             return
         body: dict[str, Any] = {"t": "error", "code": code, "msg": message}
         if ref:
             body["ref"] = ref
+        if request is not None:
+            body["id"] = request
         self._queue(body)
 
     def _queue(self, body: dict[str, Any]) -> None:

@@ -22,18 +22,15 @@ MAX_CELLS = 1000
 MAX_TEXT_CHARS = 64 * 1024          # typed or IME-committed text in one message
 MAX_PASTE_CHUNK_CHARS = 1 << 20     # one paste message; larger pastes come in chunks (see Paste.more)
 MAX_KEY_FIELD = 32
-MAX_LAYOUT_NAME = 64
 MAX_RESUME_SECRET = 64
+MAX_COMMAND_NAME = 64
 
 SHIFT, CTRL, ALT, META = 1, 2, 4, 8
 
 PaneId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
-WindowId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Cell = Annotated[int, msgspec.Meta(ge=0, le=MAX_CELLS - 1)]
-Cells = Annotated[int, msgspec.Meta(ge=1, le=MAX_CELLS)]
 Mods = Annotated[int, msgspec.Meta(ge=0, le=15)]
 KeyField = Annotated[str, msgspec.Meta(max_length=MAX_KEY_FIELD)]
-LayoutName = Annotated[str, msgspec.Meta(max_length=MAX_LAYOUT_NAME)]
 FrameNo = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 
 
@@ -137,73 +134,22 @@ class Focus(_Message, tag="focus", kw_only=True, frozen=True):
     on: bool
 
 
-# -- the session's shape (master only) -------------------------------------------------------------------
-class Resize(_Message, tag="resize", kw_only=True, frozen=True):
-    window: WindowId | None = msgspec.field(name="w", default=None)
-    cols: Cells
-    rows: Cells
+# -- commands of the table: window and pane operations, searches -----------------------------------------
+class Cmd(_Message, tag="cmd", kw_only=True, frozen=True):
+    """A command of ``dullahan.commands`` (``split-window``, ``select-pane`` ...) with its arguments,
+    validated by the command table. With ``id`` the result (or the error) comes back tagged with it."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_COMMAND_NAME)] = msgspec.field(name="c")
+    args: dict[str, Any] = msgspec.field(name="a", default_factory=dict)
+    id: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
 
 
-class SetLayout(_Message, tag="layout", kw_only=True, frozen=True):
-    window: WindowId | None = msgspec.field(name="w", default=None)
-    name: LayoutName | None = None
-    tree: Any = None
-
-    def __post_init__(self) -> None:
-        if (self.name is None) == (self.tree is None):
-            raise ValueError("layout: give either 'name' or 'tree'")
-
-
-class SetSizes(_Message, tag="sizes", kw_only=True, frozen=True):
-    window: WindowId | None = msgspec.field(name="w", default=None)
-    path: Annotated[tuple[Annotated[int, msgspec.Meta(ge=0, le=8)], ...], msgspec.Meta(max_length=8)]
-    sizes: Annotated[tuple[Annotated[float, msgspec.Meta(gt=0, le=100)], ...], msgspec.Meta(min_length=2,
-                                                                                           max_length=9)]
-
-
-class NewWindow(_Message, tag="new_window", kw_only=True, frozen=True):
-    layout: LayoutName | None = None
-
-
-class SelectWindow(_Message, tag="select_window", kw_only=True, frozen=True):
-    window: WindowId = msgspec.field(name="w")
-
-
-class CloseWindow(_Message, tag="close_window", kw_only=True, frozen=True):
-    window: WindowId = msgspec.field(name="w")
-
-
-class NewPane(_Message, tag="new_pane", kw_only=True, frozen=True):
-    window: WindowId | None = msgspec.field(name="w", default=None)
-
-
-class ClosePane(_Message, tag="close_pane", kw_only=True, frozen=True):
-    pane: PaneId = msgspec.field(name="p")
-
-
-class FocusPane(_Message, tag="focus_pane", kw_only=True, frozen=True):
-    pane: PaneId = msgspec.field(name="p")
-
-
-class Respawn(_Message, tag="respawn", kw_only=True, frozen=True):
-    pane: PaneId = msgspec.field(name="p")
-
-
-class ShowPane(_Message, tag="show_pane", kw_only=True, frozen=True):
-    pane: PaneId = msgspec.field(name="p")
-    slot: Annotated[int, msgspec.Meta(ge=0, le=15)]
-    window: WindowId | None = msgspec.field(name="w", default=None)
-
-
-Message = (Hello | Ack | Ping | Resync | Scroll | Wheel | RequestMaster | Key | Text | Paste | Mouse | Focus
-           | Resize | SetLayout | SetSizes | NewWindow | SelectWindow | CloseWindow | NewPane | ClosePane
-           | FocusPane | Respawn | ShowPane)
+Message = Hello | Ack | Ping | Resync | Scroll | Wheel | RequestMaster | Key | Text | Paste | Mouse | Focus | Cmd
 
 # Messages the protocol depends on: never refused, never rate limited (a refused ack wedges the sender).
 ESSENTIAL = (Hello, Ack, Ping, Resync)
-# Messages only the master may send: everything that changes what the programs see or the layout.
-MASTER_ONLY = (Key, Text, Paste, Mouse, Focus, Resize, SetLayout, SetSizes, NewWindow, SelectWindow, CloseWindow,
-               NewPane, ClosePane, FocusPane, Respawn, ShowPane)
+# Input only the master may send (whether a command is the master's alone, the command table says).
+MASTER_ONLY = (Key, Text, Paste, Mouse, Focus)
 
 _decoder = msgspec.json.Decoder(Message)
 

@@ -127,6 +127,7 @@ function newPane(/** @type {number} */ id) {
 export function visiblePanes(layout) {
   const win = activeWindow(layout);
   if (!win || !Array.isArray(win.slots)) return [];
+  if (typeof win.zoomed === "number" && win.slots.includes(win.zoomed)) return [win.zoomed];
   return win.slots.filter((/** @type {unknown} */ id) => typeof id === "number");
 }
 

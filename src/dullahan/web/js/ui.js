@@ -14,7 +14,7 @@ import { THEMES } from "./style.js";
 /**
  * What the chrome asks the app to do.
  * @typedef {object} UiHost
- * @property {(msg: object) => void} command         send a (master) command to the server
+ * @property {(name: string, args?: object) => void} command   run a command of the server's table
  * @property {() => void} requestMaster
  * @property {() => void} retryNow
  * @property {(s: Settings) => void} applySettings
@@ -124,12 +124,12 @@ export class Ui {
       const label = el("button", "tab-label", `${i + 1}: ${w.name || w.layout || "window"}`);
       label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows}`;
       label.addEventListener("click", () => {
-        if (w.id !== layout.active) this.host.command({ t: "select_window", w: w.id });
+        if (w.id !== layout.active) this.host.command("select-window", { window: w.id });
         this.host.refocus();
       });
       const close = el("button", "tab-close", "×");
       close.title = "Close this window and its panes (click twice)";
-      close.addEventListener("click", () => confirmClick(close, () => this.host.command({ t: "close_window", w: w.id })));
+      close.addEventListener("click", () => confirmClick(close, () => this.host.command("kill-window", { window: w.id })));
       tab.append(label, close);
       this.tabs.appendChild(tab);
     });
@@ -144,8 +144,8 @@ export class Ui {
       b.title = "Swap it into the focused pane's place (that pane is hidden, not closed)";
       b.addEventListener("click", () => {
         this.hiddenMenu.hidden = true;
-        this.host.command({ t: "show_pane", p: pid, slot, w: win.id });
-        this.host.command({ t: "focus_pane", p: pid });
+        this.host.command("show-pane", { pane: pid, slot, window: win.id });
+        this.host.command("select-pane", { target: pid });
         this.host.refocus();
       });
       this.hiddenMenu.appendChild(b);
@@ -153,7 +153,7 @@ export class Ui {
     const add = el("button", "", "New pane (in an empty slot, else hidden)");
     add.addEventListener("click", () => {
       this.hiddenMenu.hidden = true;
-      this.host.command({ t: "new_pane", w: win?.id });
+      this.host.command("new-pane", win ? { window: win.id } : {});
     });
     this.hiddenMenu.appendChild(add);
     if (this.openOverlay === this.picker) this.buildPicker();
@@ -200,13 +200,13 @@ export class Ui {
       open.title = "Open a new window with this layout";
       open.prepend(preview);
       open.addEventListener("click", () => {
-        this.host.command({ t: "new_window", layout: name });
+        this.host.command("new-window", { layout: name });
         this.close();
       });
       const apply = el("button", "tpl-apply", "apply here");
       apply.title = "Switch the current window to this layout (panes that do not fit are hidden, not closed)";
       apply.addEventListener("click", () => {
-        this.host.command({ t: "layout", w: win?.id, name });
+        this.host.command("layout", win ? { window: win.id, layout: name } : { layout: name });
         this.close();
       });
       card.append(open, apply);
