@@ -1,5 +1,6 @@
 """Takes the screenshots in docs/screenshots/: a master page with a 2x2 window of colourful full-screen
-programs, and a view page watching the same window.
+programs, a view page watching the same window, and a window with pictures beside text (kitty graphics:
+`chafa -f kitty` and `timg -pk` showing the benchmark plots, next to text).
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
@@ -58,6 +59,24 @@ def open_page(browser: Browser, server: DullahanServer, role: str, width: int, h
     return page
 
 
+def pictures(server: DullahanServer, page: Page, path: Path) -> None:
+    """A 2-column window: a picture from chafa above text, a picture from timg beside a colour git log."""
+    window = server.call("new-window", layout="2-col")
+    left, right = [pid for pid in window["panes"] if pid]
+    plots = ROOT / "docs" / "bench"
+    server.call("send", pane=left, enter=True,
+                text=f"clear; chafa -f kitty --size 70x18 {plots / 'fig2-echo.png'}; echo; "
+                     f"ls -l --color=always {plots} | head -12")
+    server.call("send", pane=right, enter=True,
+                text=f"clear; timg -pk -g60x14 {plots / 'fig3-fanout.png'}; "
+                     f"git -C {ROOT} log --color=always --oneline --decorate -n 14 | cat")
+    wait_text(server, left, "fig5-browser.png", 20)
+    page.wait_for_function("() => document.querySelectorAll('.pimages canvas[data-key]').length >= 2",
+                           timeout=30_000)
+    time.sleep(1.0)
+    page.screenshot(path=str(path))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -95,10 +114,11 @@ def main() -> int:
             viewer.screenshot(path=str(args.out / "view.png"))
             server.call("send", pane=vim, text="\x1b:q!", enter=True)
             server.call("send", pane=top, text="q")
+            pictures(server, master, args.out / "images.png")
             browser.close()
     finally:
         server.stop()
-    print(f"wrote {args.out / '2x2-master.png'} and {args.out / 'view.png'}")
+    print(f"wrote {args.out / '2x2-master.png'}, {args.out / 'view.png'} and {args.out / 'images.png'}")
     return 0
 
 
