@@ -277,7 +277,9 @@ def test_viewer_scrolls_its_own_view_only(web: WebServer) -> None:
         async with client(web) as master, client(web, web.view) as viewer:
             pane = await first_pane(master)
             await master.type(pane, "seq 1 300 | sed 's/^/L/'; echo END-OF-SEQ")
-            await viewer.wait_text(pane, "\nEND-OF-SEQ")      # the output line, not the typed command
+            # The output line (not the typed command) and the prompt after it: no more output will push the
+            # scrollback (which would rightly grow the offset to keep the viewer's rows in place).
+            await viewer.wait_text(pane, "\nEND-OF-SEQ\n$")
             await viewer.send({"t": "scroll", "p": pane, "delta": -100})
             deadline = time.monotonic() + 10
             while viewer.replica.panes[pane].fields.get("offset", 0) != 100 and time.monotonic() < deadline:

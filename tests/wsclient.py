@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import select
 import socket
 import ssl
 import struct
@@ -216,7 +218,18 @@ class RawWebSocket:
                 return data
 
     def close_socket(self) -> None:
-        """Close the TCP connection without a WebSocket close frame (and, under TLS, without close_notify)."""
+        """End the TCP stream without a WebSocket close frame (and, under TLS, without close_notify): a FIN,
+        then the server's own end is awaited before closing. Closing at once would be a race: with data of
+        the server's still unread here (a frame, a ping), the kernel answers with a reset instead of a FIN."""
+        fd = self.sock.fileno()
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_WR)   # beneath TLS: no close_notify
+        deadline = time.monotonic() + 10
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if ready and not os.read(fd, 65536):
+                    break                                        # the server closed its side
         self.sock.close()
 
     def send_raw(self, data: bytes) -> None:
