@@ -541,8 +541,7 @@ def test_a_client_gets_each_image_once_in_a_binary_message_before_the_frame_that
             (key,) = keys
             sent = [k for kind, k in client.order if kind == "img"]
             assert sent == [key]
-            first_placing = next(i for i, (kind, f) in enumerate(client.order) if kind == "f" and any(
-                p.get("img") for p in f.get("panes", ())))
+            first_placing = next(i for i, (kind, placing) in enumerate(client.order) if kind == "f" and placing)
             assert client.order.index(("img", key)) < first_placing
             held = client.replica.images[key]
             assert (held.width, held.height, held.mime) == (48, 32, "image/png")

@@ -37,7 +37,8 @@ class Client:
         self.frames = 0
         self.bytes_in = 0
         self.replica_rows_added = 0
-        self.order: list[tuple[str, Any]] = []   # ("img", key) and ("f", frame), as they arrived
+        # ("img", key) per image, ("f", panes placing images) per frame, in the order they arrived
+        self.order: list[tuple[str, Any]] = []
         self.paused = asyncio.Event()
         self.paused.set()
         self._session: aiohttp.ClientSession | None = None
@@ -91,7 +92,7 @@ class Client:
             body = json.loads(msg.data)
             if body["t"] == "f":
                 self.frames += 1
-                self.order.append(("f", body))
+                self.order.append(("f", tuple(p["id"] for p in body.get("panes", ()) if p.get("img"))))
                 self.replica_rows_added += len(body.get("rows", ())) // 2
                 try:
                     self.replica.apply(body)
