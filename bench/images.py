@@ -17,7 +17,9 @@ side:
 - *echo during a burst*: a 2-column window; the left pane ``cat``s ``--burst-mb`` MB of PNG data (distinct 1 MP
   pictures, each placed at the top left, so all stay on screen until the terminal's storage evicts the oldest),
   while a scripted client types into ``cat`` in the right pane, keys paced like a fast typist; key to echo
-  (frame received), compared with the same client's echoes with nothing else running.
+  (frame received), compared with the same client's echoes with nothing else running. Then the same in
+  headless Chromium, which also receives and decodes the pictures: keydown to the animation frame that paints
+  the echo (figure 5's probe), keys 60–100 ms apart.
 
 Results go to ``docs/bench/images.json``; ``bench/report.py`` makes the images section of docs/BENCHMARKS.md.
 Nothing is asserted.
@@ -48,6 +50,7 @@ if __package__ in (None, ""):   # run as a script: python bench/images.py
 from PIL import ImageDraw
 
 from bench.common import Spread
+from bench.fig_browser import DULLAHAN_HOOK, DULLAHAN_LINES, _type_keys, install_script
 from bench.images_wire import synthetic
 from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 from dullahan.testing.client import ScriptedClient
@@ -134,44 +137,44 @@ async def clear_pane(server: DullahanServer, pane: int, marker: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def paint_phase(server: DullahanServer, tmp: Path, first: int) -> list[dict[str, Any]]:
+async def open_page(browser: Any, server: DullahanServer) -> tuple[Any, Any]:
+    """A master page, connected and showing a pane; its context and the page."""
+    ctx = await browser.new_context(viewport=VIEWPORT)
+    await ctx.add_init_script(settings_script(SETTINGS))
+    page = await ctx.new_page()
+    await page.goto(f"{server.base_url}?token={server.tokens()['master']}")
+    await page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
+                                 "&& document.querySelector('.pane .row')", timeout=15_000)
+    return ctx, page
+
+
+async def paint_phase(browser: Any, server: DullahanServer, tmp: Path, first: int) -> list[dict[str, Any]]:
     """Write to paint in Chromium, server CPU and bytes received, for PICTURES_PER_RUN new pictures."""
-    from playwright.async_api import async_playwright
     out = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            ctx = await browser.new_context(viewport=VIEWPORT)
-            await ctx.add_init_script(settings_script(SETTINGS))
-            page = await ctx.new_page()
-            await page.goto(f"{server.base_url}?token={server.tokens()['master']}")
-            await page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
-                                         "&& document.querySelector('.pane .row')", timeout=15_000)
-            pane = int(await page.evaluate("() => window.dullahan.activePane()"))
-            await page.evaluate(PAGE_PROBE)
-            for n in range(first, first + PICTURES_PER_RUN):
-                png = picture(n)
-                escapes, stamp = tmp / f"paint-{n}.kitty", tmp / f"paint-{n}.time"
-                escapes.write_bytes(kitty(png, n))
-                await clear_pane(server, pane, f"READY{n}")
-                await page.wait_for_function("() => !document.querySelector('.pimages canvas[data-key]')")
-                await settle(server)
-                await page.evaluate("() => { window.__img.armed = true; window.__img.at = null; }")
-                bytes_before = await page.evaluate("() => window.dullahan.conn.bytesIn")
-                cpu_before = server.cpu_seconds()
-                await server.acall("send", pane=pane, text=f"python3 {tmp / 'writer.py'} {escapes} {stamp}",
-                                   enter=True)
-                painted = await page.wait_for_function("() => window.__img.at", timeout=120_000)
-                painted_at = float(await painted.json_value()) / 1000
-                written_at = await wait_file(stamp)
-                await settle(server)
-                out.append({"write_to_paint_ms": (painted_at - written_at) * 1000,
-                            "server_cpu_ms": (server.cpu_seconds() - cpu_before) * 1000,
-                            "bytes_received": await page.evaluate("() => window.dullahan.conn.bytesIn") - bytes_before,
-                            "png_bytes": len(png), "escape_bytes": escapes.stat().st_size})
-            await ctx.close()
-        finally:
-            await browser.close()
+    ctx, page = await open_page(browser, server)
+    pane = int(await page.evaluate("() => window.dullahan.activePane()"))
+    await page.evaluate(PAGE_PROBE)
+    for n in range(first, first + PICTURES_PER_RUN):
+        png = picture(n)
+        escapes, stamp = tmp / f"paint-{n}.kitty", tmp / f"paint-{n}.time"
+        escapes.write_bytes(kitty(png, n))
+        await clear_pane(server, pane, f"READY{n}")
+        await page.wait_for_function("() => !document.querySelector('.pimages canvas[data-key]')")
+        await settle(server)
+        await page.evaluate("() => { window.__img.armed = true; window.__img.at = null; }")
+        bytes_before = await page.evaluate("() => window.dullahan.conn.bytesIn")
+        cpu_before = server.cpu_seconds()
+        await server.acall("send", pane=pane, text=f"python3 {tmp / 'writer.py'} {escapes} {stamp}",
+                           enter=True)
+        painted = await page.wait_for_function("() => window.__img.at", timeout=120_000)
+        painted_at = float(await painted.json_value()) / 1000
+        written_at = await wait_file(stamp)
+        await settle(server)
+        out.append({"write_to_paint_ms": (painted_at - written_at) * 1000,
+                    "server_cpu_ms": (server.cpu_seconds() - cpu_before) * 1000,
+                    "bytes_received": await page.evaluate("() => window.dullahan.conn.bytesIn") - bytes_before,
+                    "png_bytes": len(png), "escape_bytes": escapes.stat().st_size})
+    await ctx.close()
     return out
 
 
@@ -245,14 +248,58 @@ async def burst_phase(server: DullahanServer, tmp: Path, burst_file: Path, burst
         await client.close()
 
 
+async def browser_burst_phase(browser: Any, server: DullahanServer, burst_file: Path,
+                              rnd: random.Random) -> dict[str, Any]:
+    """Keydown to painted echo in the right pane of a page while the left pane bursts, against idle."""
+    window = await server.acall("new-window", layout="2-col")
+    left, right = [p for p in window["panes"] if p]
+    ctx, page = await open_page(browser, server)
+    try:
+        await page.wait_for_function(f"() => document.querySelector('.pane[data-pane=\"{right}\"] .row')",
+                                     timeout=10_000)
+        await page.click(f'.pane[data-pane="{right}"] .pbody')
+        await page.keyboard.type("cat")
+        await page.keyboard.press("Enter")
+        await page.evaluate(install_script(DULLAHAN_LINES.replace("PANE", str(right)), DULLAHAN_HOOK))
+        await asyncio.sleep(0.5)
+        idle = await _type_keys(page, rnd, IDLE_KEYS // 2)
+        done = asyncio.ensure_future(wait_capture(server, left, "BURST_DONE"))
+        started = time.perf_counter()
+        await server.acall("send", pane=left, text=f'cat {burst_file}; echo BURST_""DONE', enter=True)
+        during: list[float] = []
+        while not done.done():
+            during += await _type_keys(page, rnd, 5)
+        await done
+        images = await page.evaluate("() => window.dullahan.replica.images.images.size")
+        return {"idle_ms": [s * 1000 for s in idle], "burst_ms": [s * 1000 for s in during],
+                "burst_seconds": time.perf_counter() - started, "images_held": images}
+    finally:
+        await ctx.close()
+
+
+async def wait_capture(server: DullahanServer, pane: int, marker: str, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while marker not in (await server.acall("capture", pane=pane))["text"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pane {pane} never showed {marker}")
+        await asyncio.sleep(0.1)
+
+
 async def one_run(run: int, tmp: Path, burst_file: Path, burst_png: int) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
     server = await asyncio.to_thread(DullahanServer.start_private, shell=SHELL)
     try:
-        await clear_pane(server, 1, "STARTED")
-        paint = await paint_phase(server, tmp, 1000 * run)
-        path = await server_path_phase(server, tmp, 1000 * run + 100)
-        burst = await burst_phase(server, tmp, burst_file, burst_png, random.Random(run))
-        return {"run": run, "paint": paint, "server_path": path, "burst": burst}
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                await clear_pane(server, 1, "STARTED")
+                paint = await paint_phase(browser, server, tmp, 1000 * run)
+                path = await server_path_phase(server, tmp, 1000 * run + 100)
+                burst = await burst_phase(server, tmp, burst_file, burst_png, random.Random(run))
+                page_burst = await browser_burst_phase(browser, server, burst_file, random.Random(run))
+            finally:
+                await browser.close()
+        return {"run": run, "paint": paint, "server_path": path, "burst": burst, "browser_burst": page_burst}
     finally:
         await asyncio.to_thread(server.stop)
 
