@@ -292,11 +292,15 @@ class FrameBuilder:
         self.images_unfit += 1
 
     def pinned_images(self) -> set[str]:
-        """Images a shown pane's placements use (the client draws them), and those being sent again."""
+        """Images a shown pane's placements use (the client draws them), those sent for a pane whose frame
+        placing them has not been built yet, and those being sent again."""
         pinned = set(self.resend)
         for s in self.sent.values():
             if s.img:
                 pinned.update(r[0] for r in s.img)
+        held = self.images
+        for wanted in self.wanted.values():
+            pinned.update(k for k in wanted if k in held)
         return pinned
 
     def image_sent(self, image: WireImage) -> list[int]:
