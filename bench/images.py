@@ -217,10 +217,7 @@ async def burst_phase(server: DullahanServer, tmp: Path, burst_file: Path, burst
         await client.wait_layout()
         await client.type_text(right, "cat", enter=True)
         await asyncio.sleep(0.5)
-        idle: list[float] = []
-        for _ in range(IDLE_KEYS):
-            idle.append(await client.echo(right, rnd.choice(string.ascii_lowercase)))
-            await asyncio.sleep(rnd.uniform(*PACE))
+        idle = [await echo_key(client, right, rnd) for _ in range(IDLE_KEYS)]
         await client.key(right, "Enter", "Enter")
         await settle(server)
         before = client.totals()
@@ -230,11 +227,7 @@ async def burst_phase(server: DullahanServer, tmp: Path, burst_file: Path, burst
         await client.type_text(left, f'cat {burst_file}; echo BURST_""DONE', enter=True)
         during: list[float] = []
         while not done.done() and len(during) < MAX_BURST_KEYS:
-            if len(during) and len(during) % 50 == 0:
-                await client.key(right, "Enter", "Enter")
-                await asyncio.sleep(0.1)
-            during.append(await client.echo(right, rnd.choice(string.ascii_lowercase), 30))
-            await asyncio.sleep(rnd.uniform(*PACE))
+            during.append(await echo_key(client, right, rnd))
         finished = await done
         cpu = server.cpu_seconds() - cpu_before
         after = client.totals()
@@ -283,6 +276,19 @@ async def wait_capture(server: DullahanServer, pane: int, marker: str, timeout: 
         if time.monotonic() > deadline:
             raise TimeoutError(f"pane {pane} never showed {marker}")
         await asyncio.sleep(0.1)
+
+
+async def echo_key(client: ScriptedClient, pane: int, rnd: random.Random) -> float:
+    """Seconds from one key to its echo, then a typist's pause. A line nearly full is erased first (Ctrl+U:
+    the terminal's line discipline rubs it out, so the cursor is back at the start of the same row)."""
+    cursor = client.cursor(pane)
+    if cursor is not None and cursor[0] >= client.replica.panes[pane].cols - 2:
+        await client.key(pane, "u", "KeyU", mods=2)
+        await client.wait_until(lambda: client.cursor(pane) == (0, cursor[1]), 30)
+        await asyncio.sleep(rnd.uniform(*PACE))
+    took = await client.echo(pane, rnd.choice(string.ascii_lowercase), 30)
+    await asyncio.sleep(rnd.uniform(*PACE))
+    return took
 
 
 async def one_run(run: int, tmp: Path, burst_file: Path, burst_png: int) -> dict[str, Any]:
