@@ -50,7 +50,7 @@ if __package__ in (None, ""):   # run as a script: python bench/images.py
 from PIL import ImageDraw
 
 from bench.common import Spread
-from bench.fig_browser import DULLAHAN_HOOK, DULLAHAN_LINES, _type_keys, install_script
+from bench.fig_browser import ARM, DULLAHAN_HOOK, DULLAHAN_LINES, WAIT_HIT, install_script
 from bench.images_wire import synthetic
 from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 from dullahan.testing.client import ScriptedClient
@@ -255,19 +255,39 @@ async def browser_burst_phase(browser: Any, server: DullahanServer, burst_file: 
         await page.keyboard.press("Enter")
         await page.evaluate(install_script(DULLAHAN_LINES.replace("PANE", str(right)), DULLAHAN_HOOK))
         await asyncio.sleep(0.5)
-        idle = await _type_keys(page, rnd, IDLE_KEYS // 2)
+        line: list[str] = []
+        idle = [await page_echo_key(page, line, rnd) for _ in range(IDLE_KEYS // 2)]
         done = asyncio.ensure_future(wait_capture(server, left, "BURST_DONE"))
         started = time.perf_counter()
         await server.acall("send", pane=left, text=f'cat {burst_file}; echo BURST_""DONE', enter=True)
         during: list[float] = []
         while not done.done():
-            during += await _type_keys(page, rnd, 5)
+            during.append(await page_echo_key(page, line, rnd))
         await done
         images = await page.evaluate("() => window.dullahan.replica.images.images.size")
         return {"idle_ms": [s * 1000 for s in idle], "burst_ms": [s * 1000 for s in during],
                 "burst_seconds": time.perf_counter() - started, "images_held": images}
     finally:
         await ctx.close()
+
+
+async def page_echo_key(page: Any, line: list[str], rnd: random.Random) -> float:
+    """Seconds from one keydown to the animation frame that paints its echo (figure 5's probe), then a pause
+    of 60-100 ms; every 30 keys the line is rubbed out first (Ctrl+U), and the row seen empty again."""
+    if len(line) >= 30:
+        typed = "".join(line)
+        line.clear()
+        await page.keyboard.press("Control+U")
+        await page.wait_for_function("(typed) => !window.__bench.lines().some((r) => r.trimEnd() === typed)", arg=typed,
+                                     timeout=60_000)
+    line.append(rnd.choice(string.ascii_lowercase))
+    await page.evaluate(ARM, "".join(line))
+    await page.keyboard.press(line[-1])
+    ms = await asyncio.wait_for(page.evaluate(WAIT_HIT, "key"), 70)
+    if ms < 0:
+        raise TimeoutError(f"the echo of {''.join(line)!r} was never painted")
+    await asyncio.sleep(rnd.uniform(0.06, 0.10))
+    return float(ms) / 1000
 
 
 async def wait_capture(server: DullahanServer, pane: int, marker: str, timeout: float = 600.0) -> None:
