@@ -36,5 +36,13 @@ def call(port: int, cmd: str, args: dict[str, Any] | None = None, timeout: float
         return decode_reply(bytes(buf))
     except TimeoutError as e:
         raise RequestError(f"the server on port {port} did not answer within {timeout:.0f} s") from e
+    except BlockingIOError as e:   # the socket's backlog is full
+        raise RequestError(f"the server on port {port} is overloaded (its control socket accepts no more "
+                           "connections); try again") from e
+    except (ConnectionResetError, BrokenPipeError) as e:
+        raise RequestError(f"the server on port {port} closed the connection ({e.strerror}); "
+                           "it may be overloaded or shutting down") from e
+    except OSError as e:
+        raise RequestError(f"cannot talk to the server on port {port}: {e.strerror or e}") from e
     finally:
         sock.close()
