@@ -15,6 +15,7 @@ Everything here is pure except ``machine_names`` and ``is_local_address``, which
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -45,15 +46,23 @@ def parse_ip(text: str) -> IPAddress | None:
     return ip
 
 
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_.])?))"
+                   r"(?::(?P<port>[0-9]{1,5}))?")
+
+
 def host_name(host: str | None) -> str | None:
-    """The name part of a ``Host`` header value (no port, no brackets, lower case, no trailing dot)."""
+    """The name part of a ``Host`` header value (no port, no brackets, lower case, no trailing dot); None
+    unless it is exactly a host name or address with an optional port."""
     if not host or len(host) > 300:
         return None
-    try:
-        name = urlsplit("//" + host).hostname
-    except ValueError:
+    m = _HOST.fullmatch(host.strip())
+    if m is None:
         return None
-    return name.rstrip(".") if name else None
+    if m.group("v6") is not None:
+        ip = parse_ip(m.group("v6"))
+        return str(ip) if ip is not None and ip.version == 6 else None
+    name = m.group("name").rstrip(".").lower()
+    return name or None
 
 
 def _split_values(values: Iterable[str]) -> list[str]:
