@@ -256,11 +256,11 @@ def test_rotating_file_keeps_a_few_capped_files(tmp_path: Path) -> None:
 def test_ipc_numbers_are_range_checked_before_conversion() -> None:
     for value in ("1" * 5000, 10**5000, "-" + "9" * 40):
         with pytest.raises(RequestError, match=r"must be within 1\.\.10"):
-            Args({"n": value}, {"n"}).int("n", 1, 10)
+            Args({"n": value}, {"n"}).integer("n", 1, 10)
     for value in ("x", "٣", 1.5, True, "1e3"):
         with pytest.raises(RequestError, match="must be an integer"):
-            Args({"n": value}, {"n"}).int("n", 1, 10)
-    assert Args({"n": " 7 "}, {"n"}).int("n", 1, 10) == 7
+            Args({"n": value}, {"n"}).integer("n", 1, 10)
+    assert Args({"n": " 7 "}, {"n"}).integer("n", 1, 10) == 7
 
 
 def test_ipc_evicts_the_peer_that_waited_longest() -> None:

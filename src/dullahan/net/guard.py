@@ -43,7 +43,7 @@ class MaskCheck:
             return True, b""
         bad_at = self.scanner.feed(data)
         if bad_at is None:
-            return self.inner.feed_data(data)  # type: ignore[no-any-return]
+            return self.inner.feed_data(data)
         if bad_at:
             self.inner.feed_data(data[:bad_at])   # the frames before it still count
         self.failed = True

@@ -181,7 +181,7 @@ class WebServer:
                                           f"host {host[:80]!r} is not one this server answers to")
             if guard is not None and self.auth.role_of_cookie(request.cookies.get(self.auth.cookie_name)):
                 guard.authenticated()
-            return await handler(request)  # type: ignore[no-any-return]
+            return await handler(request)
         finally:
             if guard is not None:
                 guard.request_finished()
