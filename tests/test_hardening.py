@@ -141,7 +141,7 @@ def test_a_master_token_client_closes_the_oldest_viewer_when_full(server: Any, t
 # -- 3. connections that never authenticate ------------------------------------------------------------------
 def test_silent_and_trickling_connections_are_closed_before_authentication(server: Any, tmp_path: Path,
                                                                            tls: bool) -> None:
-    web = start_web(server, tmp_path, tls, config={"unauthenticated_timeout": 1})
+    web = start_web(server, tmp_path, tls)   # the default: 10 s to authenticate (aiohttp alone: an hour)
     silent = [tcp(web) for _ in range(5)]
     trickler = tcp(web)
     cookie = run(session_cookie(web, web.master))
@@ -162,11 +162,10 @@ def test_silent_and_trickling_connections_are_closed_before_authentication(serve
     thread.start()
     try:
         assert signed_in.request("/", {"Cookie": cookie})[0] == 200
-        wait_for(lambda: all(server_closed(s) for s in silent), 20, interval=0.1,
+        wait_for(lambda: all(server_closed(s) for s in silent), 40, interval=0.2,
                  message="silent connections still open")
-        wait_for(lambda: server_closed(trickler), 20, interval=0.1, message="the trickling connection is open")
+        wait_for(lambda: server_closed(trickler), 40, interval=0.2, message="the trickling connection is open")
         # The signed-in connection is not held to the short timeout: it still serves requests.
-        time.sleep(2.5)
         assert signed_in.request("/", {"Cookie": cookie})[0] == 200
     finally:
         stop.set()
@@ -177,14 +176,13 @@ def test_silent_and_trickling_connections_are_closed_before_authentication(serve
 
 
 def test_unauthenticated_connections_are_capped_per_address(server: Any, tmp_path: Path, tls: bool) -> None:
-    web = start_web(server, tmp_path, tls, config={"max_unauthenticated_per_address": 8,
-                                                   "unauthenticated_timeout": 600})
+    web = start_web(server, tmp_path, tls)   # the defaults: 32 per address, 128 in all
     held = []
     try:
-        for _ in range(40):
+        for _ in range(100):
             held.append(tcp(web))
-        wait_for(lambda: sum(not server_closed(s) for s in held) <= 8, 20, interval=0.1,
-                 message=lambda: f"{sum(not server_closed(s) for s in held)} of 40 still open")
+        wait_for(lambda: sum(not server_closed(s) for s in held) <= 32, 20, interval=0.1,
+                 message=lambda: f"{sum(not server_closed(s) for s in held)} of 100 still open")
         assert all(not server_closed(s) for s in held[-4:]), "the newest connections were closed"
         # The owner still gets in (each new connection closes the oldest idle one from the address).
         assert run(http_get(web, f"/?token={web.master}")).status == 303
