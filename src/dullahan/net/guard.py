@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from aiohttp import WSCloseCode, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_websocket import WebSocketError
 from aiohttp.web_protocol import RequestHandler
 
@@ -68,6 +69,14 @@ def refuse_websocket(ws: web.WebSocketResponse | None, error: WebSocketError, tr
 class GuardedRequestHandler(RequestHandler):
     __slots__ = ("guard",)
     guard: GuardedConnection | None
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        """aiohttp's answer to a request it could not parse quotes the offending line (a token, a cookie);
+        this one says only what was wrong."""
+        if isinstance(exc, HttpProcessingError):
+            message = f"{status}: malformed request ({type(exc).__name__})\n"
+        return super().handle_error(request, status, exc, message)
 
     def set_parser(self, parser: Any, data_received_cb: Callable[[], None] | None = None) -> None:
         guard: GuardedConnection | None = getattr(self, "guard", None)
