@@ -150,8 +150,10 @@ class RawWebSocket:
     """A minimal RFC 6455 client on a raw (optionally TLS) socket: full control over what goes on the wire."""
 
     def __init__(self, host: str, port: int, headers: dict[str, str], tls: ssl.SSLContext | None = None,
-                 timeout: float = 10.0, path: str = "/ws", host_header: str | None = None) -> None:
-        raw = socket.create_connection((host, port), timeout=timeout)
+                 timeout: float = 10.0, path: str = "/ws", host_header: str | None = None,
+                 source: str | None = None) -> None:
+        raw = socket.create_connection((host, port), timeout=timeout,
+                                       source_address=(source, 0) if source else None)
         self.sock: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host_header or f'{host}:{port}'}", "Upgrade: websocket",
