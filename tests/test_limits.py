@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,62 @@ def test_ipc_evicts_the_peer_that_waited_longest() -> None:
     assert pick_idle_victim(peers) is peers[0]
     peers[0].waiting_since = None
     assert pick_idle_victim(peers) is None
+
+
+# -- the standard library's logging, bridged ------------------------------------------------------------------
+def test_aiohttp_records_become_short_scrubbed_rate_limited_lines(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from aiohttp.http_exceptions import BadStatusLine
+
+    from dullahan import log as log_module
+    from dullahan.net import weblog
+
+    fresh = log_module.Logger()
+    path = tmp_path / "server.log"
+    fresh.configure(path=str(path))
+    fresh.set_secrets("SECRET-TOKEN-VALUE-1234")
+    monkeypatch.setattr(weblog, "log", fresh)
+    bridge = weblog.LogBridge()
+    token = "SECRET-TOKEN-VALUE-1234"
+    for name in ("aiohttp.server", "aiohttp.web", "aiohttp.internal", "aiohttp.websocket", "aiohttp.access"):
+        try:
+            raise BadStatusLine(f"GET /?token={token} HTTP/9.9")
+        except BadStatusLine:
+            record = logging.getLogger(name).makeRecord(name, logging.ERROR, __file__, 1, "Error handling request "
+                                                        "from %s", ("127.0.0.1",), sys.exc_info())
+        bridge.emit(record)
+    try:
+        raise RuntimeError(f"cookie: dullahan_7681=master.1.a.b token={token}")
+    except RuntimeError:
+        record = logging.getLogger("aiohttp.web").makeRecord("aiohttp.web", logging.ERROR, __file__, 1,
+                                                             "Unhandled exception", (), sys.exc_info())
+    bridge.emit(record)
+    debug = logging.getLogger("aiohttp.server").makeRecord("aiohttp.server", logging.DEBUG, __file__, 1,
+                                                           "noise", (), None)
+    bridge.emit(debug)   # "http" debugging is off: dropped
+    for _ in range(30):
+        bridge.emit(logging.getLogger("aiohttp.internal").makeRecord("aiohttp.internal", logging.WARNING,
+                                                                     __file__, 1, "again", (), None))
+    text = path.read_text()
+    assert token not in text and "master.1.a.b" not in text and "Traceback" not in text
+    lines = text.splitlines()
+    assert sum("malformed request refused address=127.0.0.1 error=BadStatusLine" in x for x in lines) == 5
+    assert any("ERROR http: Unhandled exception" in x and "error='RuntimeError" in x for x in lines)
+    assert not any("noise" in x for x in lines)
+    assert sum(" again " in x + " " for x in lines) == 10    # a burst of 10, the rest suppressed
+    assert all(len(x) < 600 for x in lines)
+
+
+def test_new_settings_are_validated_with_clear_messages() -> None:
+    from dullahan.config import ConfigError, Settings
+    assert Settings.load({"base_path": "dullahan"}, "x").base_path == "/dullahan/"
+    assert Settings.load({"base_path": "/"}, "x").base_path == "/"
+    for bad, words in (({"trusted_proxies": ["proxy.example"]}, "not an IP address"),
+                       ({"base_path": "/a b/"}, "must look like /prefix/"),
+                       ({"allowed_hosts": ["a/b"]}, "not a host name"),
+                       ({"log_max_bytes": 10}, "log_max_bytes must be within"),
+                       ({"reserved_master_connections": -1}, "reserved_master_connections must be within")):
+        with pytest.raises(ConfigError, match=words):
+            Settings.load(bad, "config file")
