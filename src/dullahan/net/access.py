@@ -24,7 +24,6 @@ from dullahan.net.proxy import Forwarded, HostPolicy, ProxyPolicy, is_local_addr
 REFUSAL_MEMORY_SECONDS = 120.0
 REFUSAL_MEMORY_ENTRIES = 1024
 REFUSAL_HEADER = "X-Dullahan-Refused"
-_FORWARDED_KEY = "dullahan.forwarded"
 
 
 @dataclass(frozen=True)
@@ -71,20 +70,13 @@ class Access:
         self.refusals = RefusalMemory()
 
     def forwarded(self, request: web.BaseRequest) -> Forwarded:
-        """The request as the browser made it (computed once per request)."""
-        cached = request.get(_FORWARDED_KEY)
-        if isinstance(cached, Forwarded):
-            return cached
+        """The request as the browser made it (a few header lookups: cheap enough to repeat)."""
         transport = request.transport
         peer = transport.get_extra_info("peername") if transport is not None else None
         address = str(peer[0]) if peer else "?"
         headers = request.headers
-        forwarded = self.proxies.resolve(address, self.tls, request.host,
-                                         headers.getall("X-Forwarded-Proto", []),
-                                         headers.getall("X-Forwarded-Host", []),
-                                         headers.getall("X-Forwarded-For", []))
-        request[_FORWARDED_KEY] = forwarded
-        return forwarded
+        return self.proxies.resolve(address, self.tls, request.host, headers.getall("X-Forwarded-Proto", []),
+                                    headers.getall("X-Forwarded-Host", []), headers.getall("X-Forwarded-For", []))
 
     def host_allowed(self, request: web.BaseRequest) -> bool:
         return self.hosts.allows(self.forwarded(request).host)
