@@ -134,9 +134,10 @@ class Pages:
 
     def open(self, srv: ServerProc, role: str = "master", width: int = 1000, height: int = 640,
              base: str | None = None, settings: dict[str, Any] | None = None, wait: bool = True,
-             permissions: list[str] | None = None) -> Any:
+             permissions: list[str] | None = None, ignore_https_errors: bool = False) -> Any:
         """A page signed in with ``role``'s token: a Playwright ``Page``, or a ``FirefoxPage`` (both
-        :class:`BrowserPage`). ``permissions`` are Chromium's (Playwright's names)."""
+        :class:`BrowserPage`). ``permissions`` are Chromium's (Playwright's names); ``ignore_https_errors``
+        accepts a test certificate (Chromium only)."""
         # Initial settings, unless the page already stored its own (a reload keeps what the user chose).
         init = settings_script({**TEST_SETTINGS, **(settings or {})}, keep_existing=True)
         page: Any
@@ -146,7 +147,7 @@ class Pages:
             page = self.browser.new_page(width, height, init, self.errors.append)
         else:
             ctx = self.browser.new_context(viewport={"width": width, "height": height},
-                                           permissions=permissions or [])
+                                           permissions=permissions or [], ignore_https_errors=ignore_https_errors)
             self.contexts.append(ctx)
             ctx.add_init_script(init)
             page = ctx.new_page()

@@ -88,6 +88,9 @@ export class App {
           this.ui.toast("Signed out", "The server no longer accepts this session (its tokens were rotated?). "
             + "Open the URL printed by 'dullahan url' to sign in again.", "error");
         }
+        if (state === "refused" && this.connState !== "refused" && d.refusal) {
+          this.ui.toast(d.refusal.title, d.refusal.text, "error");
+        }
         this.connState = state;
         this.ui.setConnection(state, d);
         document.body.classList.toggle("disconnected", state !== "open");
