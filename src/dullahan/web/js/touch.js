@@ -68,7 +68,7 @@ export class TouchGestures {
     this.lastTouch = -Infinity;
     // On the document, not the screen: the browser may give a touch on the terminal to a clickable
     // element nearby (touch adjustment), such as the textarea at the cursor. What is under the finger decides.
-    document.addEventListener("touchstart", (e) => this.onStart(e), { passive: false });
+    document.addEventListener("touchstart", (e) => this.onStart(e), { passive: true });
     document.addEventListener("touchmove", (e) => this.onMove(e), { passive: false });
     document.addEventListener("touchend", (e) => this.onEnd(e), { passive: false });
     document.addEventListener("touchcancel", () => this.cancel());
@@ -101,7 +101,6 @@ export class TouchGestures {
       this.drag = null;
       const [a, b] = [e.touches[0], e.touches[1]];
       this.pinch = { distance: Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY), font: this.host.fontSize() };
-      e.preventDefault();
       return;
     }
     const t = e.changedTouches[0];
