@@ -61,9 +61,9 @@ class Touch:
 
 def open_phone(pages: Pages, srv: ServerProc, device: str, role: str = "master",
                settings: dict[str, Any] | None = None, permissions: list[str] | None = None,
-               wait: bool = True) -> tuple[Page, Touch]:
+               wait: bool = True, base: str | None = None) -> tuple[Page, Touch]:
     """A page signed in with ``role``'s token on an emulated ``device`` ("iPhone 13", "Pixel 7"), and its
-    touch input."""
+    touch input. ``base``: the server's URL up to its base path (default ``http://127.0.0.1:<port>``)."""
     descriptor = {k: v for k, v in device_descriptors()[device].items() if k != "default_browser_type"}
     browser: Any = pages.browser
     ctx = browser.new_context(**descriptor, permissions=permissions or [])
@@ -73,7 +73,7 @@ def open_phone(pages: Pages, srv: ServerProc, device: str, role: str = "master",
     page.on("pageerror", lambda e: pages.errors.append(f"pageerror: {e}"))
     page.on("console", lambda m: pages.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
     pages.pages.append(page)
-    page.goto(f"http://127.0.0.1:{srv.port}/?token={tokens(srv)[role]}")
+    page.goto(f"{base or f'http://127.0.0.1:{srv.port}'}/?token={tokens(srv)[role]}")
     if wait:
         page.wait_for_function(PAGE_READY, timeout=15_000)
     return page, Touch(page, ctx.new_cdp_session(page))

@@ -172,7 +172,10 @@ def test_swipes_move_a_phone_master_between_panes_and_windows(server, pages: Pag
     page.evaluate("""() => {
       const conn = window.dullahan.conn, send = conn.send.bind(conn);
       window.__focus = [];
-      conn.send = (m) => { if (m.t === 'focus_pane') window.__focus.push(m.p); return send(m); };
+      conn.send = (m) => {
+        if (m.t === 'cmd' && m.c === 'select-pane') window.__focus.push(m.a.target);
+        return send(m);
+      };
     }""")
     # Finger to the left: the next pane; the window follows so that this pane fills the screen now.
     swipe(page, touch, 0.8, 0.5, 0.2, 0.5)
@@ -508,6 +511,24 @@ def test_offline_page_when_the_server_is_down_and_it_retries(server, pages: Page
     server(port=port)
     page.wait_for_function(PAGE_READY, timeout=30_000)
     assert page.evaluate("() => window.dullahan.role") == "master"
+
+
+def test_the_app_installs_and_goes_offline_under_a_base_path(server, pages: Pages) -> None:
+    srv = server(args=("--base-path", "/dl/"))
+    base = f"http://127.0.0.1:{srv.port}/dl"
+    page, touch = open_phone(pages, srv, "Pixel 7", base=base)
+    parsed = touch.cdp.send("Page.getAppManifest")
+    assert parsed["url"] == f"{base}/static/manifest.webmanifest" and parsed["errors"] == []
+    assert parsed["manifest"]["startUrl"] == f"{base}/" and parsed["manifest"]["scope"] == f"{base}/"
+    scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+    assert scope == f"{base}/"
+    page.wait_for_function("async () => (await navigator.serviceWorker.ready).active.state === 'activated'",
+                           timeout=10_000)
+    srv.stop()
+    page.reload()
+    page.wait_for_selector("#offline h1", timeout=10_000)
+    assert page.evaluate("() => getComputedStyle(document.body).display") == "flex", "styled from the cache"
+    assert page.evaluate("() => document.querySelector('#offline img').naturalWidth") > 0
 
 
 def test_leaving_an_attached_session_asks_first_unless_turned_off(server, pages: Pages) -> None:
