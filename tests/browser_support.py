@@ -32,8 +32,9 @@ from helpers import ServerProc, wait_for
 T = TypeVar("T")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-# Settings every test page starts with: a known theme and font, so colours and sizes are predictable.
-TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
+# Settings every test page starts with: a known theme and font, so colours and sizes are predictable; no
+# "leave this page?" question (guardUnload) in the way of reloads and navigations.
+TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off", "guardUnload": False}
 # The page is connected and shows a pane.
 PAGE_READY = ("() => window.dullahan && window.dullahan.conn.state === 'open' "
               "&& document.querySelector('.pane .row') !== null")
@@ -94,6 +95,12 @@ def _stop_firefox() -> None:
     driver = _shared.pop("firefox", None)
     if driver is not None:
         driver.close()
+
+
+def device_descriptors() -> dict[str, Any]:
+    """Playwright's device descriptors (``["iPhone 13"]``: viewport, touch, user agent ...) of the shared
+    Playwright instance; the ``browser`` fixture must have started it."""
+    return _shared["playwright"].devices
 
 
 def shared_firefox() -> FirefoxDriver:

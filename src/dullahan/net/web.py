@@ -9,6 +9,7 @@ Routes, under the base path (``--base-path``, default ``/``):
   cross-site WebSocket hijacking; through a trusted proxy, as the proxy says).
 - ``GET /refusal``: why this browser's last WebSocket upgrade was refused (see ``net.access``).
 - ``GET /static/...``: the app's files.
+- ``GET /sw.js``: the service worker (at the base path, so that its scope is the whole app), public.
 Every request must name a Host the server answers to (``net.proxy.HostPolicy``), else 403 ``host_rejected``.
 Every response carries the security headers (CSP without inline script, no-referrer, nosniff, no framing).
 Connections pass the ``ConnectionGate`` beneath aiohttp (``net.guard``) before any of this.
@@ -108,6 +109,7 @@ class WebServer:
         app.router.add_get(base, self._index)
         app.router.add_get(base + "ws", self._websocket)
         app.router.add_get(base + "refusal", self._refusal)
+        app.router.add_get(base + "sw.js", self._service_worker)
         if base != "/":
             app.router.add_get(base.rstrip("/"), self._to_base)
         if WEB_ROOT.is_dir():
@@ -244,6 +246,13 @@ class WebServer:
         if not index.is_file():
             return web.Response(text="the browser client is not installed\n")
         return web.FileResponse(index, headers={"Cache-Control": "no-store"})
+
+    async def _service_worker(self, request: web.Request) -> web.StreamResponse:
+        """The offline page's service worker: static code, no session needed; revalidated on every update check."""
+        path = WEB_ROOT / "sw.js"
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if self._closing:

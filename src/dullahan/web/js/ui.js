@@ -315,6 +315,7 @@ export class Ui {
     set("cursorStyle", s.cursorStyle);
     set("cursorBlink", s.cursorBlink);
     /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked = s.clipboardWrites;
+    /** @type {HTMLInputElement} */ (form.elements.namedItem("guardUnload")).checked = s.guardUnload;
     if (!form.dataset.wired) {
       form.dataset.wired = "1";
       const apply = () => {
@@ -327,6 +328,7 @@ export class Ui {
           cursorStyle: /** @type {Settings["cursorStyle"]} */ (get("cursorStyle")),
           cursorBlink: /** @type {Settings["cursorBlink"]} */ (get("cursorBlink")),
           clipboardWrites: /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked,
+          guardUnload: /** @type {HTMLInputElement} */ (form.elements.namedItem("guardUnload")).checked,
         });
       };
       form.addEventListener("input", apply);
