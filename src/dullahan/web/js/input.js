@@ -318,7 +318,7 @@ export class Input {
     this.wheelAcc = rest;
     if (rows === 0) return;
     if (e.shiftKey) {
-      this.host.send({ t: "scroll", p: hit.pane.id, delta: -rows });
+      this.host.send({ t: "scroll", p: hit.pane.id, delta: rows });   // up (rows < 0) is older, as without Shift
     } else {
       this.host.send({ t: "wheel", p: hit.pane.id, dy: rows, dx: 0, x: hit.x, y: hit.y, m: modsOf(e) });
     }
