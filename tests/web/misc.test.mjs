@@ -255,10 +255,19 @@ test("the selector: extending past the view asks the server for the text, Shift+
   assert.equal(sel.text, "all of it");
   assert.equal(sel.needsServer(), null);
   pane.top = 100;
-  sel.extend(3, 2, 1);                 // Shift+click: the end moves, the start stays
-  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [1, 100], end: [2, 101] });
-  assert.equal(sel.text, "bc\ndef");
-  sel.clear();
-  sel.extend(3, 0, 0);
-  assert.equal(sel.hasSelection(), false, "with no selection a Shift+click starts one");
+  sel.extend(3, 2, 1);                 // Shift+click below the selection: its end moves there, its start stays
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 50], end: [2, 101] });
+  sel.extend(3, 2, 0);                 // inside, nearer the end: the end moves back
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 50], end: [2, 100] });
+  pane.top = 40;
+  sel.extend(3, 1, 0);                 // above it: the start moves up
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [1, 40], end: [2, 100] });
+  sel.start(3, 0, 0, "char");          // a plain click (no drag) selects nothing, but a Shift+click selects from it
+  assert.equal(sel.end(), false);
+  pane.top = 41;
+  sel.extend(3, 2, 1);
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 40], end: [2, 42] });
+  const fresh = new Selector(() => ({ top: 0, ids: [1, 2], cols: 5, lines }), () => {});
+  fresh.extend(3, 1, 0);
+  assert.equal(fresh.hasSelection(), false, "with no press before, a Shift+click starts from where it is");
 });

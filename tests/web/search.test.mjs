@@ -5,7 +5,9 @@ import { test } from "node:test";
 import { rowUrls, urlAt } from "../../src/dullahan/web/js/links.js";
 import { rowPieces } from "../../src/dullahan/web/js/rows.js";
 import { offsetAt, thumb } from "../../src/dullahan/web/js/scrollbar.js";
-import { offsetShowing, SearchResults, viewTop, visibleMatches } from "../../src/dullahan/web/js/search.js";
+import {
+  offsetShowing, scrollMessages, SearchResults, viewTop, visibleMatches,
+} from "../../src/dullahan/web/js/search.js";
 import { decodeRow } from "../../src/dullahan/web/js/sync.js";
 
 // -- search ---------------------------------------------------------------------------------------
@@ -17,6 +19,11 @@ test("the view shows history rows sb - offset on; a match out of view is brought
   assert.equal(viewTop({ ...st, offset: 520 }), 480);
   assert.equal(offsetShowing(3, st), 1000, "near the top: as far as the history goes");
   assert.equal(offsetShowing(990, { ...st, offset: 20 }), 20, "in view: the view stays");
+});
+
+test("a jump is absolute: to the live screen, then back", () => {
+  assert.deepEqual(scrollMessages(3, 0), [{ t: "scroll", p: 3, to: "bottom" }]);
+  assert.deepEqual(scrollMessages(3, 520), [{ t: "scroll", p: 3, to: "bottom" }, { t: "scroll", p: 3, delta: -520 }]);
 });
 
 test("matches in view, the current one marked, clipped to the pane", () => {

@@ -29,6 +29,19 @@ export function offsetShowing(row, st) {
 }
 
 /**
+ * The `scroll` messages that put a pane's view at `offset` rows above the live screen whatever it shows now:
+ * to the bottom, then back by `offset`. (Relative moves computed from a frame would add up wrongly while
+ * earlier moves are still on their way.)
+ * @param {number} pane
+ * @param {number} offset
+ * @returns {object[]}
+ */
+export function scrollMessages(pane, offset) {
+  const bottom = { t: "scroll", p: pane, to: "bottom" };
+  return offset > 0 ? [bottom, { t: "scroll", p: pane, delta: -offset }] : [bottom];
+}
+
+/**
  * The matches a view shows, as [y, x0, x1, current] ranges in the view's cells.
  * @param {Match[]} matches
  * @param {number} current  index of the current match (-1: none)

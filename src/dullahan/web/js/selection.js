@@ -145,6 +145,8 @@ export class Selector {
     this.generation = 0;
     /** @type {Map<number, number>} row → the id it had when seen selected */
     this.seen = new Map();
+    /** @type {{pane: number, span: [Cell, Cell]} | null} where the last press was (a Shift+click selects from it) */
+    this.pressed = null;
   }
 
   /**
@@ -159,6 +161,7 @@ export class Selector {
     if (!view) return;
     const span = spanAt(view, x, y, mode);
     this.sel = { pane, mode, anchor: span, head: span };
+    this.pressed = { pane, span };
     this.update();
   }
 
@@ -179,14 +182,32 @@ export class Selector {
   }
 
   /**
-   * Shift+click: the selection of that pane now ends at (x, y); a new one starts if there is none.
+   * Shift+click at (x, y): the selection's nearer end moves there (the end beyond which the click is, else
+   * the nearer one); with no selection, it selects from the last press.
    * @param {number} pane
    * @param {number} x
    * @param {number} y
    */
   extend(pane, x, y) {
-    if (!this.sel || this.sel.pane !== pane || isEmpty(this.sel)) this.start(pane, x, y, "char");
-    else this.move(x, y);
+    const view = this.view(pane);
+    if (!view) return;
+    const sel = this.sel;
+    if (!sel || sel.pane !== pane || isEmpty(sel)) {
+      const from = this.pressed?.pane === pane ? this.pressed.span : null;
+      if (!from) {
+        this.start(pane, x, y, "char");
+        return;
+      }
+      this.sel = { pane, mode: "char", anchor: from, head: spanAt(view, x, y, "char") };
+    } else {
+      const at = spanAt(view, x, y, sel.mode);
+      const { start, end } = bounds(sel);
+      const towardsStart = before(at[0], start)
+        || (!before(end, at[1]) && at[0][1] - start[1] < end[1] - at[0][1]);
+      sel.anchor = towardsStart ? [end, end] : [start, start];
+      sel.head = at;
+    }
+    this.update();
   }
 
   /** The mouse button went up: true when something is selected. */
