@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { autoscrollRows } from "../../src/dullahan/web/js/dragselect.js";
 import { rowUrls, urlAt } from "../../src/dullahan/web/js/links.js";
 import { rowPieces } from "../../src/dullahan/web/js/rows.js";
 import { offsetAt, thumb } from "../../src/dullahan/web/js/scrollbar.js";
@@ -9,6 +10,7 @@ import {
   offsetShowing, scrollMessages, SearchResults, viewTop, visibleMatches,
 } from "../../src/dullahan/web/js/search.js";
 import { decodeRow } from "../../src/dullahan/web/js/sync.js";
+import { tabTitle } from "../../src/dullahan/web/js/ui.js";
 
 // -- search ---------------------------------------------------------------------------------------
 test("the view shows history rows sb - offset on; a match out of view is brought to its middle", () => {
@@ -95,4 +97,20 @@ test("found URLs become link pieces; OSC 8 links keep their own target", () => {
   const pieces = rowPieces(row, 20, rowUrls(row, 20));
   assert.deepEqual(pieces.map((p) => [p.text, p.link, p.auto]), [
     ["a", "https://osc8.org", false], [" ", null, false], ["https://u.org", "https://u.org", true], [" b", null, false]]);
+});
+
+// -- selection drags and tabs ---------------------------------------------------------------------
+test("a drag past a pane's edge scrolls faster the further the pointer is", () => {
+  assert.equal(autoscrollRows(0, 17), 0);
+  assert.equal(autoscrollRows(-1, 17), -1, "just above: one row older per step");
+  assert.equal(autoscrollRows(-40, 17), -3);
+  assert.equal(autoscrollRows(40, 17), 3, "below: newer");
+  assert.equal(autoscrollRows(-100000, 17), -20, "bounded");
+});
+
+test("a tab shows the window's title (its name, else its pane's title), never the layout's name", () => {
+  assert.equal(tabTitle({ id: 2, name: "", title: "vim", layout: "2x2" }), "vim");
+  assert.equal(tabTitle({ id: 2, name: "build", title: "build", layout: "custom" }), "build");
+  assert.equal(tabTitle({ id: 2, name: "build", layout: "custom" }), "build", "an older server without titles");
+  assert.equal(tabTitle({ id: 7, name: "", title: "", layout: "custom" }), "window 7");
 });

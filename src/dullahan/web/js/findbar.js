@@ -99,6 +99,8 @@ export class FindBar {
       this.clearMarks();
       this.pane = pane;
       this.el.hidden = false;
+      const pv = this.host.paneView(pane);
+      if (pv) this.place(pv);
       this.results.clear();
       if (this.input.value) this.search();
       else this.showCount();
@@ -212,7 +214,19 @@ export class FindBar {
     const st = this.host.paneState(this.pane);
     if (!pv || !st) return;
     if (this.asked !== null && st.offset === this.asked) this.asked = null;
+    this.place(pv);
     pv.showMatches(visibleMatches(this.results.matches, this.results.current, st));
+  }
+
+  /**
+   * Over the searched pane's top right corner (so it shows which pane it searches, and covers no buttons).
+   * @param {PaneView} pv
+   */
+  place(pv) {
+    const r = pv.body.getBoundingClientRect();
+    if (r.width === 0) return;
+    this.el.style.top = `${Math.round(r.top + 4)}px`;
+    this.el.style.right = `${Math.round(Math.max(4, innerWidth - r.right + 14))}px`;
   }
 
   clearMarks() {
