@@ -360,8 +360,20 @@ def test_copy_mode_moves_the_view_and_the_scrollbar_shows_and_moves_it(server, p
     # A click above the thumb pages back.
     page.mouse.click(bb["x"] + bb["width"] / 2, bb["y"] + 5)
     wait_for(lambda: offset(page, pane) == rows - 1, 5)
-    # In copy mode still: q leaves it and the view returns to the live screen; keys type again.
+    # Search from copy mode: / opens the find bar; after Escape closes it, n and N go on from the view.
+    page.keyboard.press("Slash")
+    page.wait_for_selector("#findbar:not([hidden])")
+    page.keyboard.type("line 12 ")
+    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 5)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#findbar", state="hidden")
+    assert page.inner_text("#mode") == "copy mode"
+    page.keyboard.press("n")
+    page.wait_for_selector("#findbar:not([hidden])")
+    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 5)
+    # In copy mode still: q leaves it (and the search) and the view returns to the live screen; keys type again.
     page.keyboard.press("q")
+    page.wait_for_selector("#findbar", state="hidden")
     wait_for(lambda: offset(page, pane) == 0 and page.is_hidden("#mode"), 5)
     type_line(page, "echo typing-again")
     wait_text(page, pane, "typing-again")
@@ -432,6 +444,29 @@ def test_the_wheel_during_a_drag_extends_the_selection_and_the_menu_copies_it(se
     page.click("#ctxmenu .ctxitem:has-text('Copy')")
     wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == text, 5)
     page.wait_for_selector("#ctxmenu", state="hidden")
+
+
+def test_copy_on_select_and_middle_click_paste(server, pages: Pages) -> None:
+    srv = server()
+    page = pages.open(srv, permissions=CLIPBOARD, settings={"copyOnSelect": True})
+    pane = active_pane(page)
+    wait_prompt(page, pane)
+    type_line(page, "clear; echo 'pick-me-up and more'")
+    row = find_row(page, pane, "pick-me-up")
+    page.evaluate("() => navigator.clipboard.writeText('')")
+    page.mouse.dblclick(*cell_point(page, pane, 2, row))
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "pick-me-up", 5)
+    # The middle button pastes the selection into the shell (and not the browser's own primary selection, which
+    # Chromium on Linux pastes on a middle click: text selected in an input sets it).
+    page.evaluate("""() => { const i = document.createElement('input'); i.id = 'junk'; i.value = 'primary-junk';
+                             document.body.appendChild(i); i.focus(); }""")
+    page.keyboard.press("Control+a")
+    page.evaluate("() => document.getElementById('junk').remove()")
+    page.mouse.click(*cell_point(page, pane, 5, row + 3))
+    page.keyboard.type("echo got:")
+    page.mouse.click(*cell_point(page, pane, 5, row + 3), button="middle")
+    page.keyboard.press("Enter")
+    capture_until(srv, pane, lambda t: "got:pick-me-up" in t.splitlines())
 
 
 # -- links ----------------------------------------------------------------------------------------------------

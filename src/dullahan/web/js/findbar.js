@@ -90,8 +90,12 @@ export class FindBar {
     return !this.el.hidden;
   }
 
-  /** Open on the focused pane (or, when open, select the query to type a new one). */
-  open() {
+  /**
+   * Open on the focused pane (or, when open, select the query to type a new one). Without `focus` (copy
+   * mode's n/N with the bar closed) the keyboard stays with the terminal.
+   * @param {boolean} [focus]
+   */
+  open(focus = true) {
     const pane = this.host.activePane();
     if (pane === null) return;
     const again = this.isOpen && this.pane === pane;
@@ -105,6 +109,7 @@ export class FindBar {
       if (this.input.value) this.search();
       else this.showCount();
     }
+    if (!focus) return;
     this.input.focus();
     this.input.select();
   }
@@ -161,6 +166,11 @@ export class FindBar {
    * @param {1 | -1} dir
    */
   step(dir) {
+    if (!this.isOpen) {
+      // Copy mode's n/N after the bar was closed: the last search again, from the view.
+      if (this.input.value) this.open(false);
+      return;
+    }
     if (this.pane === null) return;
     if (dir === 1 && this.results.needsMore()) {
       const pane = this.pane;

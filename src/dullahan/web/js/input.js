@@ -272,7 +272,16 @@ export class Input {
       document.addEventListener("mouseup", up, true);
       return;
     }
-    if (e.button === 1 && this.host.middleClick(paneId)) return;
+    if (e.button === 1 && this.host.middleClick(paneId)) {
+      // Linux browsers paste their own primary selection on the middle button's release: not this time.
+      const up = (/** @type {MouseEvent} */ ev) => {
+        if (ev.button !== 1) return;
+        ev.preventDefault();
+        document.removeEventListener("mouseup", up, true);
+      };
+      document.addEventListener("mouseup", up, true);
+      return;
+    }
     if (e.button !== 0) return;
     this.drag.begin(e, paneId, hit.x, hit.y, (made, mode) => {
       if (made && mode === "char") this.suppressClick = true;

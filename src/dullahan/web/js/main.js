@@ -206,6 +206,7 @@ export class App {
       renameWindow: (id) => this.ui.renameWindow(id),
       openSearch: () => this.findbar.open(),
       searchStep: (step) => this.findbar.step(step),
+      closeSearch: () => this.findbar.close(),
       screen: this.screen,
     });
     this.menu = new ContextMenu({
@@ -351,7 +352,10 @@ export class App {
   onFrame(frame) {
     try {
       const res = this.replica.apply(frame);
-      if (res.layout) this.layoutDirty = true;
+      if (res.layout) {
+        this.layoutDirty = true;
+        this.workspace.noteLayout();
+      }
       for (const id of res.panes) this.dirty.add(id);
       for (const id of res.panes) if (!res.holes.includes(id)) this.resyncing.delete(id);
       for (const id of res.holes) this.resync(id);
@@ -437,7 +441,7 @@ export class App {
     if (this.selector.sel && !this.screen.panes.has(this.selector.sel.pane)) this.selector.clear();
     this.phone.layoutChanged();
     this.findbar.layoutChanged((id) => this.screen.panes.has(id));
-    this.workspace.layoutChanged();
+    this.workspace.show();
     this.scheduleResize(this.firstLayout ? 0 : 100);
     this.firstLayout = false;
   }

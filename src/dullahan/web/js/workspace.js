@@ -31,6 +31,7 @@ import { activeWindow } from "./sync.js";
  * @property {(window: number) => void} renameWindow
  * @property {() => void} openSearch
  * @property {(step: 1 | -1) => void} searchStep
+ * @property {() => void} closeSearch
  * @property {Screen} screen
  */
 
@@ -167,7 +168,11 @@ export class Workspace {
       case "copy-top":
         scroll("top");
         break;
-      case "copy-bottom": case "copy-exit":
+      case "copy-bottom":
+        scroll("bottom");
+        break;
+      case "copy-exit":
+        host.closeSearch();
         scroll("bottom");
         break;
       case "copy-next": case "copy-prev":
@@ -183,14 +188,13 @@ export class Workspace {
     this.show();
   }
 
-  /** The layout changed: remember the window shown before (prefix l) and redraw the indicators. */
-  layoutChanged() {
+  /** A layout arrived: remember the window shown before (prefix l). Called for every layout, drawn or not. */
+  noteLayout() {
     const active = this.host.layout()?.active ?? null;
     if (active !== this.shownWindow) {
       if (this.shownWindow !== null) this.lastWindow = this.shownWindow;
       this.shownWindow = active;
     }
-    this.show();
   }
 
   /** The indicator in the bar, and the pane numbers while they are asked for. */
