@@ -9,7 +9,7 @@ import {
 import {
   BUILTIN_TREES, dividers, fitCells, neighbour, sizesFromDivider, templateBoxes,
 } from "../../src/dullahan/web/js/layout.js";
-import { bounds, isEmpty, ranges, selectionText, Selector, spanAt } from "../../src/dullahan/web/js/selection.js";
+import { bounds, isEmpty, ranges, selectionText, Selector, spanAt, viewBounds } from "../../src/dullahan/web/js/selection.js";
 import { DEFAULTS, loadSettings, sanitize, saveSettings, STORAGE_KEY } from "../../src/dullahan/web/js/settings.js";
 import { decodeRow } from "../../src/dullahan/web/js/sync.js";
 
@@ -74,6 +74,7 @@ test("a selection is in history rows: it stays put while the view scrolls and ma
   const v = view([["r10"], ["r11"], ["r12"]], 10, 10);       // the view shows history rows 10 … 12
   const sel = select(v, "char", 1, 1, 2, 2);
   assert.deepEqual(bounds(sel), { start: [1, 11], end: [2, 12] });
+  assert.deepEqual(viewBounds(sel, 12), { start: [1, -1], end: [2, 0] }, "in the rows of a view further down");
   assert.equal(selectionText(sel, v), "11\nr12");
   assert.deepEqual(ranges(sel, 12, 3, 10), [[0, 0, 3]], "seen from a view two rows further down");
   assert.deepEqual(ranges(sel, 0, 3, 10), [], "out of view");

@@ -71,6 +71,17 @@ export function bounds(sel) {
 }
 
 /**
+ * `bounds` in the rows of a view that starts at history row `top` (rows above the view are negative).
+ * @param {Selection} sel
+ * @param {number} top
+ * @returns {{start: Cell, end: Cell}}
+ */
+export function viewBounds(sel, top) {
+  const { start, end } = bounds(sel);
+  return { start: [start[0], start[1] - top], end: [end[0], end[1] - top] };
+}
+
+/**
  * The selected columns of each row in view: [y, x0, x1) ranges (y a row of the view).
  * @param {Selection} sel
  * @param {number} top   the view's first row
