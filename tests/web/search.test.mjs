@@ -23,9 +23,10 @@ test("the view shows history rows sb - offset on; a match out of view is brought
   assert.equal(offsetShowing(990, { ...st, offset: 20 }), 20, "in view: the view stays");
 });
 
-test("a jump is absolute: to the live screen, then back", () => {
-  assert.deepEqual(scrollMessages(3, 0), [{ t: "scroll", p: 3, to: "bottom" }]);
-  assert.deepEqual(scrollMessages(3, 520), [{ t: "scroll", p: 3, to: "bottom" }, { t: "scroll", p: 3, delta: -520 }]);
+test("a jump is absolute: the history row to show at the top, or the live screen", () => {
+  assert.deepEqual(scrollMessages(3, 0, { sb: 1000 }), [{ t: "scroll", p: 3, to: "bottom" }]);
+  assert.deepEqual(scrollMessages(3, 520, { sb: 1000 }), [{ t: "scroll", p: 3, row: 480 }]);
+  assert.deepEqual(scrollMessages(3, 5000, { sb: 1000 }), [{ t: "scroll", p: 3, row: 0 }]);
 });
 
 test("matches in view, the current one marked, clipped to the pane", () => {

@@ -202,7 +202,7 @@ export class FindBar {
       if (this.asked !== null && st.offset === this.asked) this.asked = null;
       const want = offsetShowing(m[0], { ...st, offset: this.asked ?? st.offset });
       if (want !== st.offset || this.asked !== null) {
-        for (const msg of scrollMessages(pane, want)) this.host.send(msg);
+        for (const msg of scrollMessages(pane, want, st)) this.host.send(msg);
         this.asked = want;
       }
     }

@@ -30,15 +30,15 @@ export function offsetShowing(row, st) {
 
 /**
  * The `scroll` messages that put a pane's view at `offset` rows above the live screen whatever it shows now:
- * to the bottom, then back by `offset`. (Relative moves computed from a frame would add up wrongly while
- * earlier moves are still on their way.)
+ * the history row that is then at the top, as an absolute position (relative moves computed from a frame
+ * would add up wrongly while earlier moves are still on their way).
  * @param {number} pane
  * @param {number} offset
+ * @param {{sb: number}} st
  * @returns {object[]}
  */
-export function scrollMessages(pane, offset) {
-  const bottom = { t: "scroll", p: pane, to: "bottom" };
-  return offset > 0 ? [bottom, { t: "scroll", p: pane, delta: -offset }] : [bottom];
+export function scrollMessages(pane, offset, st) {
+  return offset > 0 ? [{ t: "scroll", p: pane, row: Math.max(0, st.sb - offset) }] : [{ t: "scroll", p: pane, to: "bottom" }];
 }
 
 /**
