@@ -37,6 +37,8 @@ class Client:
         self.frames = 0
         self.bytes_in = 0
         self.replica_rows_added = 0
+        # ("img", key) per image, ("f", panes placing images) per frame, in the order they arrived
+        self.order: list[tuple[str, Any]] = []
         self.paused = asyncio.Event()
         self.paused.set()
         self._session: aiohttp.ClientSession | None = None
@@ -79,6 +81,10 @@ class Client:
         while True:
             await self.paused.wait()
             msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                self.bytes_in += len(msg.data)
+                self.order.append(("img", self.replica.apply_image(msg.data)))
+                continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 self.closed = (msg.type, msg.data, msg.extra)
                 return
@@ -86,6 +92,7 @@ class Client:
             body = json.loads(msg.data)
             if body["t"] == "f":
                 self.frames += 1
+                self.order.append(("f", tuple(p["id"] for p in body.get("panes", ()) if p.get("img"))))
                 self.replica_rows_added += len(body.get("rows", ())) // 2
                 try:
                     self.replica.apply(body)

@@ -15,7 +15,10 @@
 // After a refused upgrade the page asks the server why (refusal.js): a refused origin or host name ends
 // the retries with an explanation ("refused"); a full server is retried and said so. Every URL is
 // relative to the page, so a server under a path prefix (--base-path) works unchanged.
+//
+// Binary messages carry images (images.js `parseImageMessage`); everything else is JSON text.
 
+import { parseImageMessage } from "./images.js";
 import {
   baseDirectory, explainRefusal, REFUSAL_HEADER, REFUSAL_PATH, refusalReason, SIGNED_OUT_REASONS,
 } from "./refusal.js";
@@ -58,6 +61,7 @@ export function socketUrl(loc) {
  * @typedef {object} ConnHandlers
  * @property {(msg: any) => void} onHello
  * @property {(msg: any) => void} onFrame
+ * @property {(meta: import("./images.js").ImageMeta, bytes: Uint8Array<ArrayBuffer>) => void} onImage
  * @property {(msg: any) => void} onRole
  * @property {(msg: any) => void} onError
  * @property {(msg: any) => void} onResult   the answer to a command sent with an `id`
@@ -171,6 +175,7 @@ export class Connection {
       this.scheduleRetry();
       return;
     }
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.helloDone = false;
     let opened = false;
@@ -185,6 +190,13 @@ export class Connection {
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
       this.lastHeard = performance.now();
+      if (ev.data instanceof ArrayBuffer) {
+        this.bytesIn += ev.data.byteLength;
+        const image = this.helloDone ? parseImageMessage(ev.data) : null;
+        if (image) this.h.onImage(image.meta, image.bytes);
+        else console.error("malformed binary message", ev.data.byteLength);
+        return;
+      }
       const data = typeof ev.data === "string" ? ev.data : "";
       this.bytesIn += data.length;
       let msg;

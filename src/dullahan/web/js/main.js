@@ -7,6 +7,7 @@
 import { Connection, socketUrl } from "./connection.js";
 import { FindBar } from "./findbar.js";
 import { Input } from "./input.js";
+import { decodeImage } from "./images.js";
 import { fitCells, neighbour, sizesFromDivider } from "./layout.js";
 import { urlAt } from "./links.js";
 import { ClipboardBridge } from "./clipboard.js";
@@ -82,6 +83,8 @@ export class App {
       paneAction: (action, pane) => this.paneAction(action, pane),
       scroll: (pane, delta) => this.conn.send({ t: "scroll", p: pane, delta }),
       cursorPrefs: () => this.settings,
+      images: this.replica.images,
+      pageCell: () => this.pageCell(),
     }, {
       dividerMoved: (d, pos, done) => this.dividerMoved(d, pos, done),
       canDrag: () => this.isMaster(),
@@ -99,6 +102,7 @@ export class App {
     this.conn = new Connection(socketUrl(location), {
       onHello: (m) => this.onHello(m),
       onFrame: (m) => this.onFrame(m),
+      onImage: (meta, bytes) => this.onImage(meta, bytes),
       onRole: (m) => this.onRole(m),
       onError: (m) => this.onError(m),
       onResult: (m) => this.onResult(m),
@@ -374,6 +378,24 @@ export class App {
     this.scheduleRender();
   }
 
+  /**
+   * An image message: the image is held at once (the frames after it may place it), drawn once decoded.
+   * Decoded only as image data, its sizes checked first (images.js `decodeImage`).
+   * @param {import("./images.js").ImageMeta} meta
+   * @param {Uint8Array<ArrayBuffer>} bytes
+   */
+  onImage(meta, bytes) {
+    const entry = this.replica.applyImage(meta);
+    decodeImage(meta, bytes).then((bitmap) => {
+      if (!this.replica.images.decoded(entry, bitmap)) return;
+      for (const [id, st] of this.replica.panes) if (st.img.some((p) => p.key === meta.key)) this.dirty.add(id);
+      this.scheduleRender();
+    }, (/** @type {unknown} */ e) => {
+      this.replica.images.failed(entry, String(e));
+      console.error("image not shown", meta.key, e);
+    });
+  }
+
   /** @param {number} pane */
   resync(pane) {
     if (this.resyncing.has(pane)) return;
@@ -471,6 +493,7 @@ export class App {
       this.screen.setCell(w, h);
       this.scheduleResize(100);
       this.placeTextarea();
+      this.redrawImages();
     }
   }
 
@@ -478,8 +501,23 @@ export class App {
     const q = matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
     q.addEventListener("change", () => {
       this.measure();
+      this.redrawImages();
       this.watchPixelRatio();
     }, { once: true });
+  }
+
+  /**
+   * The page's cell size (CSS px) and pixel ratio, what images are drawn at.
+   * @returns {{w: number, h: number, dpr: number}}
+   */
+  pageCell() {
+    return { w: this.screen.cellW, h: this.screen.cellH, dpr: window.devicePixelRatio || 1 };
+  }
+
+  /** Images are drawn at the page's cell size and pixel ratio: a change redraws every pane's. */
+  redrawImages() {
+    for (const id of this.screen.panes.keys()) this.dirty.add(id);
+    this.scheduleRender();
   }
 
   /** @param {number} delay ms */

@@ -1,11 +1,12 @@
 // The DOM of one pane: its title bar (with the pane's buttons), one element per row (spans per style run),
-// the cursor, the selection and search-match overlays, the scrollbar, the "lines above" badge and the exit
-// notice.
+// its images (kitty graphics, drawn after the rows: imagelayer.js), the cursor, the selection and
+// search-match overlays, the scrollbar, the "lines above" badge and the exit notice.
 //
 // Rows are keyed by row id: a row whose id did not change is never touched, a row that moved (the
 // screen scrolled) is moved, not rebuilt. Everything from the terminal goes in as text (textContent,
 // text nodes); links only for http, https and mailto, OSC 8 ones and URLs found in the text alike.
 
+import { ImageLayer } from "./imagelayer.js";
 import { mayHaveUrl, rowUrls } from "./links.js";
 import { cellAt, isPlain, rowPieces, safeHref } from "./rows.js";
 import { Scrollbar } from "./scrollbar.js";
@@ -27,6 +28,8 @@ import { paneVariables } from "./style.js";
  * @property {(action: PaneAction, pane: number) => void} paneAction
  * @property {(pane: number, delta: number) => void} scroll   move this page's view (rows; negative: older)
  * @property {() => {cursorStyle: string, cursorBlink: string}} cursorPrefs
+ * @property {import("./imagelayer.js").ImageSource} images  the decoded images, by key
+ * @property {() => {w: number, h: number, dpr: number}} pageCell  the page's cell size (CSS px) and pixel ratio
  */
 
 /**
@@ -179,6 +182,8 @@ export class PaneView {
     this.exitEl.append(this.exitText, respawn, close);
     this.exitEl.addEventListener("mousedown", (e) => e.stopPropagation());
     this.body.append(this.rowsEl, this.marksEl, this.selEl, this.cursorEl, this.badge, this.exitEl);
+    this.images = new ImageLayer(document);
+    this.images.attach(this.body, this.rowsEl);
     this.el.append(this.titleBar, this.body);
     this.scrollbar = new Scrollbar(this.el, (delta) => host.scroll(id, delta));
     /** @type {number[]} ids of the rows drawn, per line (-1: not drawn) */
@@ -235,6 +240,7 @@ export class PaneView {
       this.sizeEl.textContent = `${st.cols}×${st.rows}`;
     }
     this.updateRows(st);
+    this.updateImages(st);
     this.updateCursor(st);
     const title = st.title || `pane ${st.id}`;
     if (this.titleEl.textContent !== title) this.titleEl.textContent = title;
@@ -321,6 +327,19 @@ export class PaneView {
     while (parent.children.length > n) /** @type {Element} */ (parent.lastChild).remove();
     this.rowEls = /** @type {HTMLElement[]} */ (next);
     this.drawn = newDrawn;
+  }
+
+  /**
+   * Draw the pane's images over (or under) its rows; redrawn only where a placement, an image or the cell
+   * size changed.
+   * @param {PaneState} st
+   */
+  updateImages(st) {
+    if (st.img.length === 0 && this.images.below.hidden && this.images.above.hidden) return;
+    const { w, h, dpr } = this.host.pageCell();
+    this.images.update(st.img, this.host.images, {
+      cols: st.cols, rows: st.rows, termCell: { w: st.cell[0], h: st.cell[1] }, pageCell: { w, h }, dpr,
+    });
   }
 
   /** @param {PaneState} st */

@@ -3,7 +3,10 @@
 // Layout rules (PROTOCOL.md, "Row payload"): walk the text by codepoints; at a column listed in `cells`
 // take `ncodepoints` codepoints as one cell of `width` columns, elsewhere one codepoint is one column.
 // Wide characters and clusters become a piece of their own with a fixed width, so a glyph that the font
-// draws wider or narrower can never shift the rest of the row.
+// draws wider or narrower can never shift the rest of the row. Unicode-placeholder cells (kitty graphics:
+// U+10EEEE) are drawn and copied as blanks: the image drawn over them stands for them.
+
+import { isPlaceholder } from "./images.js";
 
 /** @typedef {import("./sync.js").Row} Row */
 
@@ -114,8 +117,9 @@ export function rowPieces(row, cols, found = []) {
   /** @type {Piece | null} */
   let cur = null;
   for (let x = 0; x < end; x++) {
-    const [text, w] = cells[x];
+    const [cellText, w] = cells[x];
     if (w === 0) continue;
+    const text = isPlaceholder(cellText) ? " " : cellText;
     const sid = styles[x];
     const link = links[x];
     const wide = w === 2 || text.length > 1 && Array.from(text).length > 1;
@@ -151,7 +155,7 @@ export function textColumns(row) {
 export function cellsText(row, cols, x0, x1) {
   const cells = rowCells(row, cols);
   let s = "";
-  for (let x = Math.max(0, x0); x < Math.min(cols, x1); x++) s += cells[x][0];
+  for (let x = Math.max(0, x0); x < Math.min(cols, x1); x++) s += isPlaceholder(cells[x][0]) ? " " : cells[x][0];
   return s;
 }
 
