@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dullahan import __version__
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shell", help="command line for new panes (default: $SHELL, else /bin/sh)")
     p.add_argument("--scrollback", type=int, help="scrollback lines per pane (default 10000)")
     p.add_argument("--layout", help="layout of the first window (default single)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start empty: do not restore the saved session, end shells a crashed server left")
+    p.add_argument("--takeover", help=argparse.SUPPRESS)   # set by 'restart' for the new server process
+    add("restart", "replace the running server by a new process (the code installed now); shells keep running")
     add("status", "show the server's state", json_flag=True)
     add("clients", "list connected browsers and clients", json_flag=True)
     add("windows", "list windows", json_flag=True)
@@ -90,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("kill-pane", "close a pane (its process gets SIGHUP)")
     p.add_argument("pane", type=_id)
     p = add("respawn", "restart the shell of a pane whose process has exited", json_flag=True)
+    p.add_argument("pane", type=_id)
+    p = add("rerun", "run again the command a restored pane was running before the restart")
     p.add_argument("pane", type=_id)
     p = add("resize-window", "set a window's area in cells (panes follow its layout)")
     p.add_argument("cols", type=int)
@@ -163,17 +170,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_bind(settings)
     if args.detach:
         return _serve_detached(args, settings.port)
-    return _serve_foreground(settings)
+    return _serve_foreground(settings, args)
 
 
-def _serve_foreground(settings: Any) -> int:
+def _serve_flags(args: argparse.Namespace) -> list[str]:
+    """The flags of ``serve`` that shape a server (a detached start and a restart pass them on)."""
+    out: list[str] = []
+    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout"):
+        value = getattr(args, flag)
+        if value is not None:
+            out += ["--" + flag.replace("_", "-"), str(value)]
+    if args.insecure:
+        out.append("--insecure")
+    return out
+
+
+def _serve_foreground(settings: Any, args: argparse.Namespace) -> int:
     from dullahan.server import AlreadyRunning, Server
     paths = RuntimePaths.for_port(settings.port)
     log.configure(path=str(paths.logfile), spec=os.environ.get("DULLAHAN_DEBUG"),
                   also_stderr=sys.stderr.isatty())
+    takeover = Path(args.takeover) if args.takeover else None
 
     async def run() -> int:
-        server = Server(settings)
+        server = Server(settings, fresh=args.fresh, takeover=takeover, serve_flags=_serve_flags(args))
         try:
             await server.start()
         except AlreadyRunning as e:
@@ -181,7 +201,13 @@ def _serve_foreground(settings: Any) -> int:
         except OSError as e:
             log.error("server", "cannot start", error=str(e))
             raise CliError(f"cannot start: {e}") from e
-        _print_ready(server.urls(), str(paths.logfile), os.getpid())
+        except Exception as e:
+            if takeover is None:
+                raise
+            log.error("server", "cannot take over", error=str(e))   # the old server carries on and says why
+            raise CliError(f"cannot take over: {e}") from e
+        if takeover is None:
+            _print_ready(server.urls(), str(paths.logfile), os.getpid())
         await server.wait()
         return 0
 
@@ -213,13 +239,9 @@ def _serve_detached(args: argparse.Namespace, port: int) -> int:
         pass
     except RequestError:
         pass
-    child_argv = [sys.executable, "-m", "dullahan", "serve", "--port", str(port)]
-    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout"):
-        value = getattr(args, flag)
-        if value is not None:
-            child_argv += ["--" + flag.replace("_", "-"), str(value)]
-    if args.insecure:
-        child_argv.append("--insecure")
+    child_argv = [sys.executable, "-m", "dullahan", "serve", "--port", str(port), *_serve_flags(args)]
+    if args.fresh:
+        child_argv.append("--fresh")
     fd = os.open(paths.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         # stdout (the banner with the tokens) must not reach the log; stderr (a crash) should.
@@ -273,10 +295,46 @@ def cmd_status(args: argparse.Namespace) -> int:
         ]
         if s.get("templates_error"):
             lines.append(f"layout templates: {s['templates_error']}")
+        lines += _continuity_lines(s)
         d = s.get("disconnects") or {}
         lines.append("disconnects " + (", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"))
         return "\n".join(lines)
     return _emit(args, call(args.port, "status"), text)
+
+
+def _continuity_lines(s: dict[str, Any]) -> list[str]:
+    lines = []
+    keeper = s.get("keeper") or {}
+    if keeper:
+        lines.append(f"keeper pid {keeper.get('pid')}" if keeper.get("connected")
+                     else f"keeper: none ({keeper.get('error') or 'shells end with the server'})")
+    st = s.get("state") or {}
+    if st:
+        size = st.get("bytes")
+        saved = st.get("saved_at")
+        when = f"saved {_duration(max(0.0, time.time() - saved))} ago" if saved else "not saved yet"
+        line = f"state {_size(size) if size is not None else 'none'}, {when} ({st.get('path')})"
+        if st.get("dropped_rows"):
+            line += f"; {st['dropped_rows']} history rows left out by the caps"
+        if st.get("screens_left_out"):
+            line += f"; {st['screens_left_out']} screens left out by the cap"
+        lines.append(line)
+        if st.get("error"):
+            lines.append(f"state save error: {st['error']}")
+        if st.get("load_error"):
+            lines.append(f"state load error: {st['load_error']}")
+    notice = s.get("restart_notice")
+    if notice:
+        lines.append(f"continues a previous server ({notice['kind']}, {notice.get('from') or '?'} → {notice['to']}"
+                     f" at {notice['at']})")
+    return lines
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _duration(seconds: float) -> str:
@@ -379,11 +437,56 @@ def cmd_clients(args: argparse.Namespace) -> int:
 
 
 def cmd_quit(args: argparse.Namespace) -> int:
-    call(args.port, "quit")
     paths = RuntimePaths.for_port(args.port)
+    try:
+        call(args.port, "quit")
+    except NoServer:
+        # A crashed server may have left its shells in the keeper: quitting ends them too.
+        if not _end_orphaned_keeper(args.port):
+            raise
+        return 0
     deadline = time.monotonic() + 10
     while paths.pidfile.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    return 0
+
+
+def _end_orphaned_keeper(port: int) -> bool:
+    from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths
+    keeper_paths = KeeperPaths.in_dir(RuntimePaths.for_port(port).directory, port)
+    try:
+        keeper = KeeperClient.connect(keeper_paths)
+    except KeeperLost:
+        return False
+    if keeper is None:
+        return False
+    shells = len(keeper.children_at_start)
+    keeper.shutdown()
+    deadline = time.monotonic() + 10
+    while keeper_paths.lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(f"no server was running on port {port}; ended the keeper and its {shells} shell(s)")
+    return True
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    before = call(args.port, "status", timeout=10)
+    result = call(args.port, "restart", timeout=180)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:   # the new server answers on the same socket once the old one has let go
+        try:
+            if call(args.port, "status", timeout=5)["pid"] == result["pid"]:
+                break
+        except (NoServer, RequestError):
+            pass
+        if time.monotonic() > deadline:
+            raise CliError(f"the new server (pid {result['pid']}) took over but does not answer")
+        time.sleep(0.02)
+    elapsed = time.monotonic() - started
+    print(f"restarted in {elapsed:.2f} s: pid {before['pid']} → {result['pid']} "
+          f"(dullahan {result['from']} → {result['to']}); {result['panes']} panes kept, "
+          f"output paused {result['paused'] * 1000:.0f} ms")
     return 0
 
 
@@ -405,6 +508,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "kill-window": _simple("kill-window", "window"),
     "kill-pane": _simple("kill-pane", "pane"),
     "respawn": _simple("respawn", "pane", out=_pane_line),
+    "rerun": _simple("rerun", "pane", out=lambda r: f"pane {r['pane']}: {r['command']}"),
+    "restart": cmd_restart,
     "resize-window": _simple("resize-window", "cols", "rows", "window"),
     "send": cmd_send,
     "capture": cmd_capture,

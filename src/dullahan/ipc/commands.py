@@ -6,6 +6,7 @@ prints as text or, with ``--json``, as it is.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ class Server(Protocol):
     def client_list(self) -> list[dict[str, Any]]: ...
     def disconnect_counts(self) -> dict[str, int]: ...
     def request_stop(self, reason: str) -> None: ...
+    def continuity_status(self) -> dict[str, Any]: ...
+    async def restart(self) -> dict[str, Any]: ...
 
 
 Handler = Callable[[Server, Args], Any]
@@ -83,6 +86,7 @@ def status(server: Server, args: Args) -> dict[str, Any]:
         "templates_error": session.current_templates().error,
         "disconnects": server.disconnect_counts(),
         "urls": server.urls(),
+        **server.continuity_status(),
     }
 
 
@@ -195,6 +199,23 @@ def token(server: Server, args: Args) -> dict[str, str]:
 @command("clients")
 def clients(server: Server, args: Args) -> list[dict[str, Any]]:
     return server.client_list()
+
+
+@command("restart")
+async def restart(server: Server, args: Args) -> dict[str, Any]:
+    return await server.restart()
+
+
+@command("rerun", "pane")
+def rerun(server: Server, args: Args) -> dict[str, Any]:
+    """Type the command that ran in a pane before it was restored (and press Enter): only when asked."""
+    pane = server.session.pane(args.int("pane", 1, MAX_ID))
+    if not pane.previous_command:
+        raise RequestError(f"pane {pane.id} has no previous command to run")
+    line = shlex.join(pane.previous_command)
+    pane.write(line.encode("utf-8", "surrogateescape") + b"\r")
+    pane.previous_command = None
+    return {"pane": pane.id, "command": line}
 
 
 @command("quit")

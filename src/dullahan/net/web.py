@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ class WebServer:
         self.counters[name] += 1
 
     # -- life --------------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, socks: list[socket.socket] | None = None) -> None:
+        """Listen on the configured address, or on ``socks``: the listeners a restarted server hands over."""
         limit = self.settings.max_header_bytes
         app = web.Application(middlewares=[self._security_headers], client_max_size=64 * 1024,
                               handler_args={"max_line_size": limit, "max_field_size": limit, "max_headers": 64})
@@ -79,9 +81,13 @@ class WebServer:
         if self.tls:
             assert self.settings.tls_cert and self.settings.tls_key
             ctx = server_context(self.settings.tls_cert, self.settings.tls_key)
-        site = web.TCPSite(self._runner, self.settings.bind, self.settings.port, ssl_context=ctx,
-                           backlog=128, reuse_address=True)
-        await site.start()
+        sites: list[web.BaseSite] = [web.SockSite(self._runner, sock, ssl_context=ctx, backlog=128)
+                                     for sock in socks or []]
+        if not sites:
+            sites.append(web.TCPSite(self._runner, self.settings.bind, self.settings.port, ssl_context=ctx,
+                                     backlog=128, reuse_address=True))
+        for site in sites:
+            await site.start()
         log.info("http", "listening", address=f"{self.settings.bind}:{self.settings.port}",
                  scheme="https" if self.tls else "http")
 
@@ -92,6 +98,21 @@ class WebServer:
                                        "server shutting down") for c in clients), return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def stop_accepting(self) -> None:
+        """Close our listening sockets (after a restart handed them over; connected clients stay for now)."""
+        for site in self._runner.sites if self._runner is not None else ():
+            server = getattr(site, "_server", None)
+            if server is not None:
+                server.close()
+
+    def listening_sockets(self) -> list[socket.socket]:
+        """The listening sockets, to hand to a restarted server (aiohttp keeps its asyncio server private)."""
+        out = []
+        for site in self._runner.sites if self._runner is not None else ():
+            server = getattr(site, "_server", None)
+            out += list(server.sockets) if server is not None else []
+        return out
 
     def tokens_rotated(self, tokens: Tokens) -> None:
         self.auth.set_tokens(tokens)

@@ -12,6 +12,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+from dullahan.term import snapshot
 from dullahan.term.ghostty import (
     Terminal,
     check,
@@ -21,6 +22,7 @@ from dullahan.term.ghostty import (
     init_sized,
     lib,
     new_terminal,
+    set_defaults,
     set_scrollback,
 )
 
@@ -54,9 +56,15 @@ class TermEffects:
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
-    def __init__(self, cols: int, rows: int, scrollback_lines: int) -> None:
+    def __init__(self, cols: int, rows: int, scrollback_lines: int, term: Terminal | None = None) -> None:
+        """A new terminal, or ``term`` (decoded from a snapshot) with this server's options and callbacks."""
         self.scrollback_lines = scrollback_lines
-        self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        if term is None:
+            term = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        else:
+            set_scrollback(term, scrollback_lines, term.size[0])
+            set_defaults(term)
+        self.term: Terminal = term
         self.effects = TermEffects()
         self.cell_px = (8, 16)
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
@@ -145,7 +153,19 @@ class VTerm:
         out[0] = lib.GHOSTTY_COLOR_SCHEME_DARK
         return True
 
+    @classmethod
+    def from_snapshot(cls, blob: bytes, scrollback_lines: int) -> VTerm:
+        """The terminal a snapshot describes, exactly (SnapshotError when the bytes are not one)."""
+        term = snapshot.decode(blob)
+        cols, rows = term.size
+        return cls(cols, rows, scrollback_lines, term)
+
     # -- operations --------------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The terminal's exact state (``term.snapshot``); SnapshotError while an over-long escape sequence is
+        unfinished."""
+        return snapshot.encode(self.term)
+
     def feed(self, data: bytes) -> None:
         lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
         self.term._raise_cb_err()

@@ -136,6 +136,7 @@ class DullahanServer:
         runtime, cfg = tmp / "run", tmp / "cfg"
         runtime.mkdir(mode=0o700)
         cfg.mkdir(mode=0o700)
+        (tmp / "state").mkdir(mode=0o700)
         server = cls(port or free_port(), runtime / "dullahan", cfg / "dullahan")
         server.tmp, server.private, server.tls = tmp, True, tls
         if config:
@@ -245,7 +246,8 @@ def server_env(runtime: Path, cfg: Path, shell: str = SHELL) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DULLAHAN_", "XDG_")) and k not in ("TMUX", "PROMPT_COMMAND")}
     package_root = str(Path(dullahan.__file__).resolve().parent.parent)
-    env.update(XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(cfg), DULLAHAN_SHELL=shell, SHELL="/bin/bash",
+    env.update(XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(cfg), XDG_STATE_HOME=str(runtime.parent / "state"),
+               DULLAHAN_SHELL=shell, SHELL="/bin/bash",
                PS1="$ ", PYTHONUNBUFFERED="1",
                PYTHONPATH=package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""))
     return env
