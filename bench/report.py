@@ -150,9 +150,9 @@ def section_output(doc: Doc, results: dict[str, Any]) -> None:
     size = next(iter(runs.values()))[0]["output"]
     doc.add(f"The command writes {size / 1e6:.1f} MB ({size} bytes with CR LF line ends) through the PTY. "
             "*Time*: from pressing Enter until the end marker (printed after `seq` by the same command line) "
-            "reaches the client. *Server CPU*: user+system seconds of the server process over that time plus "
-            "0.5 s (tmux: the server, not its client; bare: the harness's own read loop). *Wire*: bytes the "
-            "client received (TCP payload from the kernel's counters; tmux: what its client wrote to its "
+            "reaches the client. *Server CPU*: user+system seconds of the server (Dullahan: and its keeper) over "
+            "that time plus 0.5 s (tmux: the server, not its client; bare: the harness's own read loop). *Wire*: "
+            "bytes the client received (TCP payload from the kernel's counters; tmux: what its client wrote to its "
             "terminal; bare: the PTY bytes themselves).", "")
     t = {p: spread(r, lambda x: x["seconds"]) for p, r in runs.items()}
     c = {p: spread(r, lambda x: x["cpu"]) for p, r in runs.items()}

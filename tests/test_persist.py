@@ -344,3 +344,17 @@ def test_the_keeper_survives_garbage_and_keeps_serving(server: StartServer) -> N
     for pane in window["panes"]:
         srv.send(pane, f"echo ok-{pane}-$((1+1))")
         capture_until(srv, pane, f"ok-{pane}-2")
+
+
+def test_fresh_after_a_crash_ends_the_kept_shells_and_starts_empty(server: StartServer) -> None:
+    srv = server()
+    srv.call("new-window", layout="2-col")
+    shells = [p["pid"] for p in srv.panes()]
+    os.kill(srv.pid, signal.SIGKILL)
+    srv.wait_exit(10)
+    assert all(pid_running(p) for p in shells)
+    fresh = server(port=srv.port, args=("--fresh",))
+    wait_for(lambda: all(pid_gone(p) for p in shells), 10, message="--fresh left the old shells running")
+    status = fresh.call("status")
+    assert (status["windows"], status["panes"], status["restart_notice"]) == (1, 1, None)
+    assert fresh.pane(1)["pid"] not in shells and fresh.pane(1)["running"]

@@ -120,8 +120,9 @@ def test_compressed_blob_that_does_not_inflate_is_an_error() -> None:
     ([window(1, [1])], [pane(1)], {"next_pane": 1}, "reuse"),
     ([window(1, [1])], [pane(1)], {"active_window": 5}, "active window"),
     ([window(1, [1])], [pane(1, screen=state.BlobRef(0, 10, True))], {}, "outside"),
+    ([window(1, [1])], [pane(1, screen=state.BlobRef(0, 0, False), same_screen=True)], {}, "claims to keep"),
 ], ids=["dup-pane", "two-windows", "orphan", "slots", "bad-tree", "unknown-pane", "size", "argv", "ids",
-        "active", "blob-range"])
+        "active", "blob-range", "same-screen"])
 def test_inconsistent_headers_are_refused(windows: list[WindowRecord], panes: list[PaneRecord],
                                           extra: dict[str, object], message: str) -> None:
     with pytest.raises(StateError, match=message):

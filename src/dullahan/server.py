@@ -238,12 +238,16 @@ class Server:
         handoff.hello()
         incoming = None
         try:
+            self.session = Session(self.settings, loop, spawn=self.continuity.spawn)
+            from dullahan.persist import restore
+            prebuilt = restore.prebuild(self.session, handoff.receive_prestate())
+            handoff.prepared()
             incoming = handoff.receive_state()
             with contextlib.suppress(SpecError):
                 log.set_spec(",".join("+" + c for c in incoming.debug))
             self.tokens = tokens.Tokens(incoming.tokens["master"], incoming.tokens["view"])
-            self.session = Session(self.settings, loop, spawn=self.continuity.spawn)
-            prepared = self.continuity.prepare_takeover(self.session, incoming.decoded, incoming.from_version)
+            prepared = self.continuity.prepare_takeover(self.session, incoming.decoded, incoming.from_version,
+                                                        prebuilt)
             if not self.session.windows:
                 raise HandoffError("the handed-over session has no windows")
             self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))

@@ -23,6 +23,7 @@ from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths
 from dullahan.persist.saver import StateSaver, report_json
 from dullahan.persist.state import DecodedState, StateError
 from dullahan.persist.store import StateStore
+from dullahan.session.pane import Pane
 from dullahan.session.pty import PtyProcess
 from dullahan.session.session import Session
 from dullahan.term.ghostty import PYGHOSTTY_VERSION
@@ -177,13 +178,14 @@ class Continuity:
                                    "saved_at": iso(saved.saved_at) if saved else None}
             log.info("server", "session restored", **{k: v for k, v in self.outcome.to_json().items() if v})
 
-    def prepare_takeover(self, session: Session, decoded: DecodedState, from_version: str) -> restore.Prepared:
+    def prepare_takeover(self, session: Session, decoded: DecodedState, from_version: str,
+                         prebuilt: dict[int, Pane]) -> restore.Prepared:
         """A live restart's session (raises: the old server then carries on)."""
         keeper = KeeperClient.connect(self.keeper_paths)
         if keeper is None:
             raise KeeperLost("the old server's keeper is not running")
         self.keeper = keeper
-        prepared = restore.prepare_takeover(session, decoded, keeper)
+        prepared = restore.prepare_takeover(session, decoded, keeper, prebuilt)
         self.outcome = prepared.outcome
         self._carry_clients(decoded)
         self.restart_notice = {"kind": "restart", "from": from_version, "to": __version__, "at": iso(time.time()),

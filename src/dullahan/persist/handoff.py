@@ -4,19 +4,25 @@ The old server starts the new one (``serve --takeover SOCKET``, the code install
 upgrade is applied) with its own environment and flags, and talks to it over ``handoff-<port>.sock``
 (SOCK_SEQPACKET, 0600 in the runtime directory; the peer's pid is checked)::
 
-    new -> old  hello   {protocol, pid, version}           once the new one has loaded its code and config
-    old -> new  state   {size, tokens, ...} + [state memfd, pid-file fd, IPC listener, web listener(s)]
-    new -> old  ready   (or error {reason})                 terminals restored, shells' masters taken
-    old -> new  commit  {inputs, size} + [input memfd]     (or abort {reason})
-    new -> old  running {pid}                               reading the PTYs, accepting on the listeners
+    new -> old  hello     {protocol, pid, version}         once the new one has loaded its code and config
+    old -> new  prestate  {size} + [state memfd]           every terminal, snapshotted while still serving
+    new -> old  prepared  (or error {reason})              those terminals decoded, panes built
+    old -> new  state     {size, tokens, ...} + [state memfd, pid-file fd, IPC listener, web listener(s)]
+    new -> old  ready     (or error {reason})              changed terminals restored, shells' masters taken
+    old -> new  commit    {inputs, size} + [input memfd]   (or abort {reason})
+    new -> old  running   {pid}                            reading the PTYs, accepting on the listeners
 
-Between ``hello`` and ``commit`` nobody reads the PTYs: the old server stops reading, lets the terminal
-thread parse everything already read (``Pane._pending``), then snapshots every terminal; what programs print
-meanwhile waits in the kernel's PTY buffer (a program that fills it simply blocks) and is read by the new
-server. Input that arrives meanwhile is queued and written by the new server. So nothing is lost and
-nothing is read twice. The listening sockets themselves are passed (not closed and re-bound): a browser or
-CLI connecting during the handoff waits in the listen backlog and is accepted by the new server; there is
-no moment where the port refuses connections.
+Between ``prepared`` and ``commit`` nobody reads the PTYs: the old server stops reading, lets the terminal
+thread parse everything already read (``Pane._pending``), then snapshots the terminals that changed since the
+prestate (the others are marked ``same_screen``); what programs print meanwhile waits in the kernel's PTY
+buffer (a program that fills it simply blocks) and is read by the new server. Input that arrives meanwhile is
+queued and written by the new server. So nothing is lost and nothing is read twice, and the pause costs what
+changed during the handoff, not the size of the session: the bulk (snapshots of idle panes with long
+histories, decoding them, building their panes) is done while the old server still serves.
+
+The listening sockets themselves are passed (not closed and re-bound): a browser or CLI connecting during the
+handoff waits in the listen backlog and is accepted by the new server; there is no moment where the port
+refuses connections. The old server stops accepting at the commit.
 
 Until ``commit`` the old server can take everything back: a new server that fails to start, to load its
 config, to decode a terminal or to take a shell from the keeper makes ``restart`` fail with its reason while
@@ -37,10 +43,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from dullahan import __version__
 from dullahan.log import log
 from dullahan.persist import capture, fdpass, state
 from dullahan.persist.state import BlobWriter, DecodedState
+from dullahan.session.pane import Pane
 from dullahan.term.snapshot import SnapshotError
 
 if TYPE_CHECKING:
@@ -208,20 +217,56 @@ async def _wait_parsed(server: Server, timeout: float) -> None:
         pane.apply_effects()
 
 
-def handoff_state(server: Server) -> bytes:
-    """The whole session with every terminal's exact snapshot (raw: it only crosses a memfd)."""
+Presnapshots = dict[int, tuple[bytes, int, int]]   # pane id -> (snapshot, content_seq, history rows)
+
+
+def presnapshots(panes: Sequence[Pane]) -> Presnapshots:
+    """Every terminal's snapshot, taken from a worker thread while the session goes on."""
+    out: Presnapshots = {}
+    for pane in panes:
+        try:
+            taken = pane.snapshot_from_thread()
+        except SnapshotError:
+            continue   # mid-way through an over-long escape sequence: taken after the freeze instead
+        if taken is not None:
+            out[pane.id] = taken
+    return out
+
+
+def handoff_state(server: Server, pre: Presnapshots, final: bool) -> bytes:
+    """The session with the terminals' exact snapshots (raw: it only crosses a memfd). Not ``final``: the
+    prestate, from ``pre`` alone. ``final`` (after the freeze): only terminals that changed since ``pre``
+    are snapshotted again; the others are marked ``same_screen``."""
     session = server.session
     blobs = BlobWriter()
     records = []
     for pane in capture.live_panes(session).values():
+        taken = pre.get(pane.id)
+        if not final:
+            ref = blobs.add(taken[0], compressed=False) if taken else None
+            records.append(capture.pane_record(pane, ref, taken[2] if taken else 0))
+            continue
+        if taken is not None and taken[1] == pane.content_seq:
+            record = capture.pane_record(pane, None, taken[2])
+            records.append(msgspec.structs.replace(record, same_screen=True))
+            continue
         try:
             raw = pane.snapshot()
         except SnapshotError as e:
             raise HandoffError(f"pane {pane.id} cannot be snapshotted right now ({e}); try again") from e
         records.append(capture.pane_record(pane, blobs.add(raw, compressed=False), pane.vt.scrollback_rows()))
-    exported = server.continuity.export_clients()
+    exported = server.continuity.export_clients() if final else None
     clients = blobs.add(exported, compressed=False) if exported else None
     return state.encode(capture.header(session, "handoff", records, clients), blobs.join())
+
+
+def _send_memfd(conn: socket.socket, message: dict[str, Any], data: bytes, name: str,
+                more_fds: Sequence[int] = ()) -> None:
+    memfd = to_memfd(data, name)
+    try:
+        fdpass.send(conn, {**message, "size": len(data)}, [memfd, *more_fds])
+    finally:
+        os.close(memfd)
 
 
 async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
@@ -238,6 +283,7 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
     frozen = committed = False
     saver = server.continuity.saver
     saving: asyncio.Future[None] | None = None
+    snapping: asyncio.Future[Presnapshots] | None = None
     try:
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -248,8 +294,10 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
             os.close(err_fd)
         proc = child.proc
         log.info("server", "restart: new server started", pid=proc.pid)
-        # Saved while the new process loads: what a crash of the new server right after the commit falls back to.
+        # While the new process loads: save the state (what a crash of the new server right after the commit
+        # falls back to) and snapshot every terminal for the prestate.
         saving = asyncio.ensure_future(server.continuity.save_now())
+        snapping = asyncio.ensure_future(asyncio.to_thread(presnapshots, list(server.session.panes.values())))
         conn = await _accept(loop, listener, child, START_TIMEOUT)
         if fdpass.peer_pid(conn) != proc.pid:
             raise HandoffError(f"pid {fdpass.peer_pid(conn)} connected to the handoff socket, not {proc.pid}")
@@ -258,6 +306,9 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
             raise HandoffError(f"the new server speaks handoff protocol {hello.get('protocol')!r}, not {PROTOCOL}")
         new_version = str(hello.get("version", "?"))[:40]
         await saving
+        pre = await snapping
+        _send_memfd(conn, {"op": "prestate"}, handoff_state(server, pre, final=False), "dullahan-prestate")
+        _expect(await _receive(loop, conn, child, PREPARE_TIMEOUT, "restoring the terminals"), "prepared")
 
         # From here until the commit, no server reads the PTYs.
         paused = time.monotonic()
@@ -268,21 +319,17 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
             pane.freeze()
         await _wait_parsed(server, PARSE_TIMEOUT)
         log.debug("server", "restart: terminals parsed", ms=round((time.monotonic() - paused) * 1e3, 1))
-        blob = handoff_state(server)
+        blob = handoff_state(server, pre, final=True)
         log.debug("server", "restart: state built", bytes=len(blob), ms=round((time.monotonic() - paused) * 1e3, 1))
         listeners = [server.ipc.listening_socket().fileno(),
                      *(s.fileno() for s in server.web.listening_sockets())]
         if 2 + len(listeners) > fdpass.MAX_FDS:
             raise HandoffError(f"{len(listeners)} listening sockets are more than a handoff carries")
-        memfd = to_memfd(blob, "dullahan-state")
-        try:
-            fdpass.send(conn, {"op": "state", "size": len(blob), "from_pid": os.getpid(), "from_version": __version__,
-                               "tokens": {"master": server.tokens.master, "view": server.tokens.view},
-                               "debug": sorted(log.enabled),
-                               "web_listeners": len(listeners) - 1}, [memfd, server.lock.fd, *listeners])
-        finally:
-            os.close(memfd)
-        _expect(await _receive(loop, conn, child, PREPARE_TIMEOUT, "restoring the terminals"), "ready")
+        _send_memfd(conn, {"op": "state", "from_pid": os.getpid(), "from_version": __version__,
+                           "tokens": {"master": server.tokens.master, "view": server.tokens.view},
+                           "debug": sorted(log.enabled), "web_listeners": len(listeners) - 1},
+                    blob, "dullahan-state", [server.lock.fd, *listeners])
+        _expect(await _receive(loop, conn, child, PREPARE_TIMEOUT, "taking the shells"), "ready")
         log.debug("server", "restart: new server ready", ms=round((time.monotonic() - paused) * 1e3, 1))
 
         inputs = BlobWriter()
@@ -292,12 +339,7 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
             if data:
                 ref = inputs.add(data, compressed=False)
                 refs.append([pane.id, ref.offset, ref.length])
-        joined = inputs.join()
-        memfd = to_memfd(joined, "dullahan-input")
-        try:
-            fdpass.send(conn, {"op": "commit", "size": len(joined), "inputs": refs}, [memfd])
-        finally:
-            os.close(memfd)
+        _send_memfd(conn, {"op": "commit", "inputs": refs}, inputs.join(), "dullahan-input")
         committed = True
         # The new server accepts from now on; a connection that reached us now would be refused or misled.
         server.web.stop_accepting()
@@ -332,8 +374,9 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
                 await _end(child)
         raise
     finally:
-        if saving is not None and not saving.done():
-            await asyncio.wait([saving])
+        for pending in (saving, snapping):
+            if pending is not None and not pending.done():
+                await asyncio.wait([pending])
         if conn is not None:
             conn.close()
         listener.close()
@@ -390,6 +433,19 @@ class Takeover:
             return fdpass.receive(self.sock)
         except (fdpass.PeerClosed, fdpass.MessageError, OSError) as e:
             raise HandoffError(f"the old server's handoff broke off: {e}") from e
+
+    def receive_prestate(self) -> DecodedState:
+        obj, fds = self._receive()
+        try:
+            _expect(obj, "prestate")
+            if len(fds) != 1:
+                raise HandoffError("the prestate carries no state")
+            return state.decode(from_memfd(fds[0], _int_field(obj, "size")))
+        finally:
+            fdpass.close_all(fds)
+
+    def prepared(self) -> None:
+        fdpass.send(self.sock, {"op": "prepared"})
 
     def receive_state(self) -> Incoming:
         obj, fds = self._receive()

@@ -391,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.close(log_fd)
-    elif not args.foreground:
+    elif not args.foreground:   # nothing of the starter's may stay open: it waits for our output to end
         os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
     os.close(devnull)
     os.ftruncate(lock_fd, 0)
     os.pwrite(lock_fd, f"{os.getpid()}\n".encode(), 0)

@@ -144,16 +144,43 @@ class Prepared:
                 pane.write(data)
 
 
-def prepare_takeover(session: Session, decoded: DecodedState, keeper: KeeperClient) -> Prepared:
-    """Raises (StateError, KeeperLost) on anything that would lose state: the old server then carries on."""
+def prebuild(session: Session, decoded: DecodedState) -> dict[int, Pane]:
+    """Panes with the terminals of a restart's prestate, built while the old server still serves (neither
+    installed nor attached to a process). StateError if a terminal cannot be restored."""
+    outcome = Outcome("restart")
+    panes: dict[int, Pane] = {}
+    try:
+        for record in decoded.header.panes:
+            vt = terminal(decoded, record, session.settings.scrollback_lines, outcome, strict=True)
+            panes[record.id] = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt,
+                                                 argv=record.argv)
+    except BaseException:
+        for pane in panes.values():
+            pane.release()
+        raise
+    return panes
+
+
+def prepare_takeover(session: Session, decoded: DecodedState, keeper: KeeperClient,
+                     prebuilt: dict[int, Pane]) -> Prepared:
+    """Raises (StateError, KeeperLost) on anything that would lose state: the old server then carries on.
+    ``prebuilt`` (from ``prebuild``) supplies the panes whose records say ``same_screen``; the rest are freed."""
     header = decoded.header
     outcome = Outcome("restart", panes=len(header.panes))
     panes: list[Pane] = []
     processes: dict[int, KeptProcess] = {}
     try:
         for record in header.panes:
-            vt = terminal(decoded, record, session.settings.scrollback_lines, outcome, strict=True)
-            pane = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt, argv=record.argv)
+            if record.same_screen:
+                reused = prebuilt.pop(record.id, None)
+                if reused is None:
+                    raise StateError(f"pane {record.id} keeps a screen that was never handed over")
+                pane = reused
+                pane.cwd, pane.argv = record.cwd, list(record.argv)
+            else:
+                vt = terminal(decoded, record, session.settings.scrollback_lines, outcome, strict=True)
+                pane = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt,
+                                         argv=record.argv)
             panes.append(pane)
             carry_meta(pane, record)
             if record.pid is not None:
@@ -170,6 +197,10 @@ def prepare_takeover(session: Session, decoded: DecodedState, keeper: KeeperClie
         for pane in panes:
             pane.release()
         raise
+    finally:
+        for unused in prebuilt.values():
+            unused.release()
+        prebuilt.clear()
     session.install(windows_from(header.windows, {r.id for r in header.panes}), panes, header.next_pane,
                     header.next_window, header.active_window)
     return Prepared(session, processes, outcome)

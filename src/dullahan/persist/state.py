@@ -87,6 +87,7 @@ class PaneRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     history_rows: int = 0                # history rows in ``screen``
     dropped_rows: int = 0                # history rows the caps left out
     input: BlobRef | None = None         # input not yet written to the program (restart handoff only)
+    same_screen: bool = False            # restart handoff: unchanged since the snapshot already handed over
 
 
 class WindowRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -211,6 +212,8 @@ def check(header: StateHeader, blob_area: int) -> None:
             raise StateError(f"pane {pane.id} has no command or an invalid pid")
         _check_size(pane.cols, pane.rows, f"pane {pane.id}")
         _check_ref(pane.screen, blob_area, f"pane {pane.id}'s screen")
+        if pane.same_screen and pane.screen is not None:
+            raise StateError(f"pane {pane.id} has a screen and claims to keep the one handed over before")
         _check_ref(pane.input, blob_area, f"pane {pane.id}'s input")
         panes[pane.id] = pane
     placed: set[int] = set()

@@ -214,7 +214,30 @@ class DullahanServer:
                 self.proc.wait(10)
         self.cleanup()
 
+    def end_keeper(self) -> None:
+        """End the keeper of a private server that did not quit (killed): it would keep the shells forever."""
+        if not self.private:
+            return
+        from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths, keeper_pid
+        paths = KeeperPaths.in_dir(self.runtime_dir, self.port)
+        pid = keeper_pid(paths)
+        try:
+            keeper = KeeperClient.connect(paths)
+            if keeper is not None:
+                keeper.shutdown()
+        except KeeperLost:
+            pass
+        deadline = time.monotonic() + 10
+        while pid is not None and os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid is not None and os.path.exists(f"/proc/{pid}") and paths.lock.exists():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def cleanup(self) -> None:
+        self.end_keeper()
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
