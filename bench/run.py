@@ -116,6 +116,21 @@ def machine() -> dict[str, Any]:
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(), "peers": peers}
 
 
+KEPT = " (in the earlier run whose figures are kept)"
+
+
+def carried_peer_lines(now: list[str], before: list[str]) -> list[str]:
+    """A peer not installed here now keeps the description from the run whose figures are carried over."""
+    out = []
+    for line in now:
+        name = line.split(":", 1)[0]
+        if line.endswith(": not installed"):
+            line = next((b if b.endswith(KEPT) else b + KEPT for b in before
+                         if b.startswith(name) and not b.endswith("not installed")), line)
+        out.append(line)
+    return out
+
+
 async def run_figures(figures: list[str], peers: list[str], runs: int) -> dict[str, list[dict[str, Any]]]:
     table = figure_table()
     out: dict[str, list[dict[str, Any]]] = {}
@@ -232,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fresh and LATEST.exists():
         # Figures not measured now keep their last results (each figure says when and how it was measured).
         previous = json.loads(LATEST.read_text())
+        results["machine"]["peers"] = carried_peer_lines(results["machine"]["peers"],
+                                                         previous.get("machine", {}).get("peers", []))
         for key, rows in previous.get("figures", {}).items():
             if key not in measured:
                 results["figures"][key] = rows

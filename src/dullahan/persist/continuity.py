@@ -159,6 +159,7 @@ class Continuity:
         """Fill a new, empty session from whatever survived (see the module's docstring). Never raises for
         what it finds."""
         self.keeper = self._open_keeper(fresh)
+        self.store.remove_leftovers()
         decoded = None if fresh else self._load_state()
         children = self.keeper.children_at_start if self.keeper is not None else []
         try:

@@ -19,7 +19,7 @@ object per SOCK_SEQPACKET datagram, each request answered by one reply ``{"ok": 
     {"op": "shutdown"}                      -> {}  then SIGHUP, SIGTERM, SIGKILL to every shell, reap, exit
 
 It ends on ``shutdown`` (``dullahan quit``), on SIGTERM (the same), or after ``IDLE_EXIT`` seconds with no
-shell and no server. ``python -m dullahan.persist.keeper --socket S --lock L --log F`` starts one in the
+running shell and no server. ``python -m dullahan.persist.keeper --socket S --lock L --log F`` starts one in the
 background; it holds an exclusive ``flock`` on ``L`` (with its pid in it) for its whole life.
 """
 
@@ -199,10 +199,10 @@ class Keeper:
                 except Exception as e:   # nothing a client does may end the keeper
                     self.log("internal error", error=repr(e)[:300])
             self.reap()
-            if self.children or self.clients:
+            if self.clients or any(c.exit is None for c in self.children.values()):
                 self.idle_since = time.monotonic()
             elif time.monotonic() - self.idle_since > IDLE_EXIT:
-                self.log("no shells and no server; exiting")
+                self.log("no running shell and no server; exiting")
                 break
         self.end_children()
         self.log("stopped")

@@ -2,15 +2,16 @@
 changes, and on demand (quit, before a restart).
 
 The loop collects windows and pane records (cheap: no terminal is touched); a worker thread takes each
-changed pane's snapshot under that pane's lock (an unchanged pane reuses its last compressed snapshot),
-applies the caps (``state_scrollback_lines`` of history per pane, ``state_max_bytes`` in all), compresses
-with zlib and writes the file atomically. A failed save is logged and shown in ``dullahan status``; the
-previous file stays.
+changed pane's snapshot under that pane's lock (an unchanged pane's compressed snapshot is read back from the
+file written last: holding them in memory would cost as much as the file), applies the caps
+(``state_scrollback_lines`` of history per pane, ``state_max_bytes`` in all), compresses with zlib and writes
+the file atomically. A failed save is logged and shown in ``dullahan status``; the previous file stays.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -32,6 +33,17 @@ from dullahan.term.snapshot import SnapshotError
 COMPRESS_LEVEL = 1
 HEADER_ALLOWANCE = 256 * 1024   # kept free of screens in the budget: the header and the clients' state
 FIT_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class WrittenScreen:
+    """Where a pane's compressed screen lies in the state file written last."""
+
+    seq: int
+    offset: int          # from the start of the file
+    length: int
+    history_rows: int
+    dropped_rows: int
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,8 @@ class StateSaver:
         self.store = store
         self.export_clients = export_clients
         self.report = SaveReport()
-        self._cache: dict[int, SavedScreen] = {}
+        self._written: dict[int, WrittenScreen] = {}
+        self._writing: dict[int, WrittenScreen] = {}
         self._dirty = False
         self._enabled = False
         self._timer: asyncio.TimerHandle | None = None
@@ -127,8 +140,11 @@ class StateSaver:
                 log.error("server", "the clients' state could not be exported for saving", error=repr(e))
                 clients = None
             skeleton = capture.header(self.session, "save", [], None)
-            data = await asyncio.to_thread(self._build, skeleton, panes, records, clients)
-            await asyncio.to_thread(self.store.write, data)
+            parts = await asyncio.to_thread(self._build, skeleton, panes, records, clients)
+            await asyncio.to_thread(self.store.write, parts)
+            self._written = self._writing
+            size = sum(len(p) for p in parts)
+            del parts
         except Exception as e:
             message = f"{e.__class__.__name__}: {e}"[:300]
             if message != self.report.error:
@@ -140,9 +156,9 @@ class StateSaver:
             self.report.error = None
             self.report.saved_at = time.time()
             self.report.seconds = time.monotonic() - self._last_start
-            self.report.bytes = len(data)
+            self.report.bytes = size
             self.report.saves += 1
-            log.debug("server", "session state saved", bytes=len(data), seconds=self.report.seconds,
+            log.debug("server", "session state saved", bytes=size, seconds=self.report.seconds,
                       panes=len(panes))
         finally:
             self._task = None
@@ -151,17 +167,20 @@ class StateSaver:
 
     # -- the worker thread --------------------------------------------------------------------------------------
     def _build(self, skeleton: state.StateHeader, panes: Mapping[int, Pane], records: Mapping[int, PaneRecord],
-               clients: bytes | None) -> bytes:
+               clients: bytes | None) -> list[bytes]:
         screens: dict[int, SavedScreen] = {}
         skipped: list[int] = []
-        for pane_id, pane in panes.items():
-            screen = self._screen(pane)
-            if screen is None:
-                skipped.append(pane_id)
-            else:
-                screens[pane_id] = screen
-        for gone in set(self._cache) - set(panes):
-            del self._cache[gone]
+        previous = self._open_written()
+        try:
+            for pane_id, pane in panes.items():
+                screen = self._screen(pane, previous)
+                if screen is None:
+                    skipped.append(pane_id)
+                else:
+                    screens[pane_id] = screen
+        finally:
+            if previous is not None:
+                os.close(previous)
         budget = self.settings.state_max_bytes - HEADER_ALLOWANCE - (len(clients) if clients else 0)
         screens, left_out = fit(screens, budget)
         blobs = BlobWriter()
@@ -179,17 +198,44 @@ class StateSaver:
         self.report.dropped_rows = sum(s.dropped_rows for s in screens.values())
         self.report.screens_left_out = len(left_out)
         self.report.skipped_screens = skipped
-        return state.encode(header, blobs.join())
+        parts = state.encode_parts(header, blobs.parts())
+        start = state.blob_area_offset(parts[0] + parts[1])
+        self._writing = {r.id: WrittenScreen(screens[r.id].seq, start + r.screen.offset, r.screen.length,
+                                             r.history_rows, r.dropped_rows)
+                         for r in out if r.screen is not None}
+        return parts
 
-    def _screen(self, pane: Pane) -> SavedScreen | None:
-        cached = self._cache.get(pane.id)
-        if cached is not None and cached.seq == pane.content_seq:
-            return cached
+    def _open_written(self) -> int | None:
+        if not self._written:
+            return None
+        try:
+            return os.open(self.store.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+
+    def _read_written(self, pane_id: int, fd: int | None) -> SavedScreen | None:
+        written = self._written.get(pane_id)
+        if written is None or fd is None:
+            return None
+        try:
+            data = os.pread(fd, written.length, written.offset)
+        except OSError:
+            return None
+        if len(data) != written.length:
+            return None
+        return SavedScreen(written.seq, data, written.history_rows, written.dropped_rows)
+
+    def _screen(self, pane: Pane, previous: int | None) -> SavedScreen | None:
+        written = self._written.get(pane.id)
+        if written is not None and written.seq == pane.content_seq:
+            reused = self._read_written(pane.id, previous)
+            if reused is not None:
+                return reused
         try:
             taken = pane.snapshot_from_thread()
         except SnapshotError as e:   # mid-way through an over-long escape sequence: keep the last one
             log.debug("server", "pane not snapshotted this time", pane=pane.id, error=str(e))
-            return cached
+            return self._read_written(pane.id, previous)
         if taken is None:
             return None
         raw, seq, rows = taken
@@ -198,9 +244,7 @@ class StateSaver:
         if rows > cap:
             raw, kept = snapshot.trim(raw, cap)
             dropped, rows = rows - kept, kept
-        screen = SavedScreen(seq, zlib.compress(raw, COMPRESS_LEVEL), rows, dropped)
-        self._cache[pane.id] = screen
-        return screen
+        return SavedScreen(seq, zlib.compress(raw, COMPRESS_LEVEL), rows, dropped)
 
 
 def fit(screens: dict[int, SavedScreen], budget: int) -> tuple[dict[int, SavedScreen], set[int]]:

@@ -137,13 +137,32 @@ class BlobWriter:
     def join(self) -> bytes:
         return b"".join(self._parts)
 
+    def parts(self) -> list[bytes]:
+        return list(self._parts)
 
-def encode(header: StateHeader, blobs: bytes) -> bytes:
+
+def encode_parts(header: StateHeader, blobs: list[bytes]) -> list[bytes]:
+    """The encoded state as pieces to write one after the other (no copy of the blobs into one buffer: a
+    session's screens can be tens of megabytes)."""
     body = msgspec.json.encode(header)
     if len(body) > MAX_HEADER:
         raise StateError(f"the state header is {len(body)} bytes; the limit is {MAX_HEADER}")
-    data = _PREFIX.pack(MAGIC, FORMAT, len(body)) + body + blobs
-    return data + _CRC.pack(zlib.crc32(data))
+    parts = [_PREFIX.pack(MAGIC, FORMAT, len(body)), body, *blobs]
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return [*parts, _CRC.pack(crc)]
+
+
+def encode(header: StateHeader, blobs: bytes) -> bytes:
+    return b"".join(encode_parts(header, [blobs]))
+
+
+def blob_area_offset(data: bytes) -> int:
+    """Where the blob area starts in encoded state bytes, or in their first two parts (blob references are
+    relative to it)."""
+    _magic, _fmt, header_len = _PREFIX.unpack_from(data)
+    return int(_PREFIX.size + header_len)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from dullahan.config import state_dir
@@ -22,6 +23,13 @@ class StateStore:
         self.directory = directory or state_dir()
         self.path = self.directory / f"state-{port}.bin"
         self.max_bytes = max_bytes
+
+    def remove_leftovers(self) -> None:
+        """Temporary files of writes a crash interrupted (the state file itself is always whole)."""
+        for leftover in self.directory.glob(f".{self.path.name}.*.tmp"):
+            pid = leftover.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                leftover.unlink(missing_ok=True)
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -46,13 +54,15 @@ class StateStore:
             raise StateError(f"{self.path} is larger than {limit} bytes")
         return data
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | Sequence[bytes]) -> None:
+        """Replace the file with ``data`` (bytes, or pieces written one after the other), atomically."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for part in [data] if isinstance(data, bytes) else data:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         except BaseException:
             os.close(fd)
