@@ -219,6 +219,13 @@ class Server:
         log.info("server", "started", version=__version__, pid=self.pid, port=self.settings.port,
                  bind=self.settings.bind, tls=self.settings.tls_cert is not None)
 
+    def _stderr_to_log(self) -> None:
+        """Until the commit our stderr was a file the old server read our failure from (and removes); a crash
+        from now on belongs in the log, as for a server started with ``serve -d``."""
+        fd = os.open(self.paths.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+
     def _begin_serving(self, loop: asyncio.AbstractEventLoop) -> None:
         self.continuity.start_saver(self.session)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -265,6 +272,7 @@ class Server:
             raise
         # Committed: from here this server owns the shells, the sockets and the pid file.
         self.lock.adopt(incoming.pidfile_fd)
+        self._stderr_to_log()
         prepared.commit(inputs)
         await self.ipc.start(sock=incoming.ipc)
         await self.web.start(socks=incoming.web)

@@ -35,7 +35,7 @@ def encode(term: Terminal) -> bytes:
     if result != 0:
         raise SnapshotError(f"the terminal cannot be encoded (libghostty-vt error {result}); an unfinished escape "
                             f"sequence is probably longer than {CONTINUATION_MAX_BYTES} bytes")
-    return ffi.buffer(buf, size[0])[:]
+    return bytes(ffi.buffer(buf, size[0]))
 
 
 def adopt(handle: object) -> Terminal:

@@ -196,22 +196,28 @@ class DullahanServer:
         return server
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Quit a private server (IPC ``quit``), then SIGKILL its pid if it is still there."""
+        """Quit a private server (IPC ``quit``), then SIGKILL its pid if it is still there. After a
+        ``dullahan restart`` the server is another process than the one started here: ``pid`` follows it
+        (whoever restarts sets it) and that one is stopped."""
         if not self.private or self.proc is None:
             return
-        if self.proc.poll() is None:
+        restarted = self.pid != self.proc.pid
+        if self.proc.poll() is None or (restarted and _running(self.pid)):
             try:
                 self.call("quit", timeout=5)
             except (OSError, RequestError):
                 pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while _running(self.pid) and time.monotonic() < deadline:
+                self.proc.poll()   # reaps our own child once it exits
+                time.sleep(0.05)
+            if _running(self.pid):
                 try:
-                    os.kill(self.proc.pid, signal.SIGKILL)
+                    os.kill(self.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.wait(10)
         self.cleanup()
 
     def end_keeper(self) -> None:
@@ -261,6 +267,15 @@ class DullahanServer:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
 
 
 def server_env(runtime: Path, cfg: Path, shell: str = SHELL) -> dict[str, str]:
