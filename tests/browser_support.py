@@ -1,9 +1,11 @@
-"""Helpers for the end-to-end tests of the browser client: headless Chromium (Debian's, driven by Playwright),
-pages signed in as master or viewer, reading what the page shows, and a TCP proxy whose connections can be cut.
+"""Helpers for the end-to-end tests of the browser client: headless Chromium (Debian's, driven by Playwright) and
+Firefox (Debian's firefox-esr, driven by ``firefox_support``), pages signed in as master or viewer, reading what
+the page shows, and a TCP proxy whose connections can be cut.
 
 Tests use the ``server`` fixture of ``conftest.py`` for real servers with real shells. Every page gets its own
 browser context (its own cookies). When a test fails, a screenshot of each of its pages is kept in
-``test-artifacts/``.
+``test-artifacts/``. Tests run in Chromium; ``@in_both_engines`` runs one in Firefox as well: its body and the
+helpers here then use only what :class:`BrowserPage` offers.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
+from firefox_support import FIREFOX, FirefoxDriver, FirefoxPage
 from helpers import ServerProc, wait_for
 
 T = TypeVar("T")
@@ -31,9 +34,50 @@ T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # Settings every test page starts with: a known theme and font, so colours and sizes are predictable.
 TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
+# The page is connected and shows a pane.
+PAGE_READY = ("() => window.dullahan && window.dullahan.conn.state === 'open' "
+              "&& document.querySelector('.pane .row') !== null")
 
+
+ENGINES = ("chromium", "firefox")
+# Runs a test once in each engine: its ``pages`` fixture opens Chromium pages, then Firefox pages.
+in_both_engines = pytest.mark.parametrize("pages", ENGINES, indirect=True)
 
 _shared: dict[str, Any] = {}
+
+
+class KeyboardLike(Protocol):
+    def type(self, text: str) -> None: ...
+    def press(self, key: str) -> None: ...
+    def down(self, key: str) -> None: ...
+    def up(self, key: str) -> None: ...
+
+
+class MouseLike(Protocol):
+    def move(self, x: float, y: float, *, steps: int = 1) -> None: ...
+    def down(self) -> None: ...
+    def up(self) -> None: ...
+    def click(self, x: float, y: float) -> None: ...
+
+
+class BrowserPage(Protocol):
+    """What tests in both engines may use of a page: Playwright's ``Page`` has it, and so has ``FirefoxPage``
+    (timeouts in ms; selectors are plain CSS)."""
+
+    @property
+    def keyboard(self) -> KeyboardLike: ...
+    @property
+    def mouse(self) -> MouseLike: ...
+    def evaluate(self, expression: str, arg: Any = None) -> Any: ...
+    def wait_for_function(self, expression: str, arg: Any = None, timeout: float = 30_000) -> Any: ...
+    def wait_for_selector(self, selector: str, timeout: float = 30_000) -> Any: ...
+    def inner_text(self, selector: str, timeout: float = 30_000) -> str: ...
+    def is_hidden(self, selector: str) -> bool: ...
+    def is_visible(self, selector: str) -> bool: ...
+    def click(self, selector: str, timeout: float = 30_000) -> None: ...
+    def set_viewport_size(self, viewport_size: Any) -> None: ...
+    def goto(self, url: str, timeout: float = 30_000) -> Any: ...
+    def screenshot(self, path: str) -> Any: ...
 
 
 def _stop_browser() -> None:
@@ -44,6 +88,22 @@ def _stop_browser() -> None:
     with contextlib.suppress(Exception):
         if p is not None:
             p.stop()
+
+
+def _stop_firefox() -> None:
+    driver = _shared.pop("firefox", None)
+    if driver is not None:
+        driver.close()
+
+
+def shared_firefox() -> FirefoxDriver:
+    """One Firefox (and its driver process) for the whole run, started when a test first needs it."""
+    if not Path(FIREFOX).exists():
+        pytest.fail(f"{FIREFOX} is missing: apt-get install -y firefox-esr (scripts/test does)")
+    if "firefox" not in _shared:
+        _shared["firefox"] = FirefoxDriver(ARTIFACTS / "firefox-driver.log")
+        atexit.register(_stop_firefox)
+    return _shared["firefox"]
 
 
 @pytest.fixture(name="browser", scope="session")
@@ -61,32 +121,43 @@ def browser_fixture() -> Iterator[Browser]:
 
 
 class Pages:
-    """Opens signed-in pages, one browser context each; keeps screenshots of them when the test fails."""
+    """Opens signed-in pages, one browser context each, in Chromium (``browser`` is Playwright's) or Firefox;
+    keeps screenshots of them when the test fails."""
 
-    def __init__(self, browser: Browser, name: str) -> None:
+    def __init__(self, browser: Browser | FirefoxDriver, name: str) -> None:
         self.browser = browser
+        self.engine = "firefox" if isinstance(browser, FirefoxDriver) else "chromium"
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
         self.contexts: list[BrowserContext] = []
-        self.pages: list[Page] = []
+        self.pages: list[Any] = []   # Playwright pages, or FirefoxPages
         self.errors: list[str] = []
 
     def open(self, srv: ServerProc, role: str = "master", width: int = 1000, height: int = 640,
              base: str | None = None, settings: dict[str, Any] | None = None, wait: bool = True,
-             permissions: list[str] | None = None) -> Page:
-        ctx = self.browser.new_context(viewport={"width": width, "height": height},
-                                       permissions=permissions or [])
-        self.contexts.append(ctx)
+             permissions: list[str] | None = None) -> Any:
+        """A page signed in with ``role``'s token: a Playwright ``Page``, or a ``FirefoxPage`` (both
+        :class:`BrowserPage`). ``permissions`` are Chromium's (Playwright's names)."""
         # Initial settings, unless the page already stored its own (a reload keeps what the user chose).
-        ctx.add_init_script(settings_script({**TEST_SETTINGS, **(settings or {})}, keep_existing=True))
-        page = ctx.new_page()
+        init = settings_script({**TEST_SETTINGS, **(settings or {})}, keep_existing=True)
+        page: Any
+        if isinstance(self.browser, FirefoxDriver):
+            if permissions:
+                raise ValueError("permissions are granted in Chromium only")
+            page = self.browser.new_page(width, height, init, self.errors.append)
+        else:
+            ctx = self.browser.new_context(viewport={"width": width, "height": height},
+                                           permissions=permissions or [])
+            self.contexts.append(ctx)
+            ctx.add_init_script(init)
+            page = ctx.new_page()
+            page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
+                    if m.type == "error" else None)
         self.pages.append(page)
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
         token = tokens(srv)[role]
         page.goto(f"{base or f'http://127.0.0.1:{srv.port}'}/?token={token}")
         if wait:
-            page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
-                                   "&& document.querySelector('.pane .row')", timeout=10_000)
+            page.wait_for_function(PAGE_READY, timeout=10_000)
         return page
 
     def screenshots(self) -> list[Path]:
@@ -103,10 +174,17 @@ class Pages:
         for ctx in self.contexts:
             with contextlib.suppress(Exception):
                 ctx.close()
+        for page in self.pages:
+            if isinstance(page, FirefoxPage):
+                with contextlib.suppress(Exception):
+                    page.close()
 
 
 @pytest.fixture(name="pages")
-def pages_fixture(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+def pages_fixture(request: pytest.FixtureRequest) -> Iterator[Pages]:
+    """Chromium pages; Firefox pages when parametrized so (``@in_both_engines``)."""
+    engine = getattr(request, "param", "chromium")
+    browser = shared_firefox() if engine == "firefox" else request.getfixturevalue("browser")
     failed_before = request.session.testsfailed
     p = Pages(browser, request.node.name)
     yield p
@@ -131,7 +209,7 @@ JS_PANE_ROWS = """(id) => {
 }"""
 
 
-def pane_rows(page: Page, pane: int) -> list[str] | None:
+def pane_rows(page: BrowserPage, pane: int) -> list[str] | None:
     """The pane's rows as the page shows them (text of each row element)."""
     return page.evaluate(JS_PANE_ROWS, pane)
 
@@ -148,7 +226,7 @@ def capture_lines(srv: ServerProc, pane: int) -> list[str]:
     return screen_lines(srv.capture(pane).split("\n"))
 
 
-def wait_rows(page: Page, pane: int, pred: Callable[[list[str]], T], timeout: float = 10.0) -> T:
+def wait_rows(page: BrowserPage, pane: int, pred: Callable[[list[str]], T], timeout: float = 10.0) -> T:
     """Poll the pane's rows until ``pred(rows)`` is truthy; returns its value."""
     last: list[list[str] | None] = [None]
 
@@ -160,11 +238,11 @@ def wait_rows(page: Page, pane: int, pred: Callable[[list[str]], T], timeout: fl
                     message=lambda: f"pane {pane} shows:\n" + "\n".join(last[0] or ["<no pane>"]))
 
 
-def wait_text(page: Page, pane: int, text: str, timeout: float = 10.0) -> list[str]:
+def wait_text(page: BrowserPage, pane: int, text: str, timeout: float = 10.0) -> list[str]:
     return wait_rows(page, pane, lambda rows: rows if any(text in r for r in rows) else None, timeout)
 
 
-def wait_matches_capture(page: Page, srv: ServerProc, pane: int, timeout: float = 10.0) -> list[str]:
+def wait_matches_capture(page: BrowserPage, srv: ServerProc, pane: int, timeout: float = 10.0) -> list[str]:
     """Wait until the page shows exactly the server's screen of the pane; returns it."""
     seen: dict[str, Any] = {}
 
@@ -178,25 +256,50 @@ def wait_matches_capture(page: Page, srv: ServerProc, pane: int, timeout: float 
                     + "\n".join(seen.get("server", [])))
 
 
-def active_pane(page: Page) -> int:
+def active_pane(page: BrowserPage) -> int:
     return int(page.evaluate("() => window.dullahan.activePane()"))
 
 
-def layout(page: Page) -> dict[str, Any]:
+def layout(page: BrowserPage) -> dict[str, Any]:
     return page.evaluate("() => window.dullahan.replica.layout")
 
 
-def active_window(page: Page) -> dict[str, Any]:
+def active_window(page: BrowserPage) -> dict[str, Any]:
     lay = layout(page)
     return next(w for w in lay["windows"] if w["id"] == lay["active"])
 
 
-def cell_size(page: Page) -> tuple[float, float]:
+def cell_size(page: BrowserPage) -> tuple[float, float]:
     w, h = page.evaluate("() => [window.dullahan.screen.cellW, window.dullahan.screen.cellH]")
     return float(w), float(h)
 
 
-def cell_point(page: Page, pane: int, x: int, y: int) -> tuple[float, float]:
+def wait_window_fills_screen(page: BrowserPage, timeout: float = 10.0) -> dict[str, Any]:
+    """Wait until the active window has as many cells as fit in the page's screen element; the window."""
+    seen: dict[str, Any] = {}
+
+    def fits() -> dict[str, Any]:
+        cw, ch = cell_size(page)
+        box = page.evaluate("() => { const r = document.getElementById('screen').getBoundingClientRect(); "
+                            "return [r.width, r.height]; }")
+        win = active_window(page)
+        seen.update(box=box, cell=(cw, ch), window=(win["cols"], win["rows"]))
+        return win if (win["cols"], win["rows"]) == (int(box[0] // cw), int(box[1] // ch)) else {}
+    return wait_for(fits, timeout, message=lambda: f"window of {seen.get('window')} cells for a {seen.get('box')} "
+                    f"px screen with {seen.get('cell')} px cells")
+
+
+def wait_pty_follows(page: BrowserPage, srv: ServerProc, pane: int, timeout: float = 10.0) -> list[int]:
+    """Wait until the pane's PTY has the size of the pane's rect in the page's layout; that rect."""
+    def same() -> list[int]:
+        win = active_window(page)
+        rect = win["rects"][win["slots"].index(pane)]
+        size = srv.pane(pane)
+        return rect if (size["cols"], size["rows"]) == (rect[2], rect[3]) else []
+    return wait_for(same, timeout, message=lambda: f"pane {srv.pane(pane)} vs layout {active_window(page)}")
+
+
+def cell_point(page: BrowserPage, pane: int, x: int, y: int) -> tuple[float, float]:
     """The page coordinates of the centre of cell (x, y) of a pane's content."""
     return tuple(page.evaluate("""([id, x, y]) => {
       const b = document.querySelector(`.pane[data-pane="${id}"] .pbody`).getBoundingClientRect();
@@ -206,7 +309,19 @@ def cell_point(page: Page, pane: int, x: int, y: int) -> tuple[float, float]:
     }""", [pane, x, y]))
 
 
-def type_line(page: Page, text: str) -> None:
+def wait_toast(page: BrowserPage, text: str, timeout: float = 5.0) -> str:
+    """Wait for a toast containing ``text``; its whole text."""
+    return wait_for(lambda: page.evaluate("""(text) => [...document.querySelectorAll('.toast')]
+                      .map(t => t.innerText).find(t => t.includes(text)) ?? null""", text), timeout,
+                    message=lambda: "toasts: " + repr(page.evaluate(
+                        "() => [...document.querySelectorAll('.toast')].map(t => t.innerText)")))
+
+
+def count(page: BrowserPage, selector: str) -> int:
+    return int(page.evaluate("(sel) => document.querySelectorAll(sel).length", selector))
+
+
+def type_line(page: BrowserPage, text: str) -> None:
     page.keyboard.type(text)
     page.keyboard.press("Enter")
 
@@ -214,7 +329,9 @@ def type_line(page: Page, text: str) -> None:
 # -- a TCP proxy whose connections can be cut -------------------------------------------------------------------
 class CuttableProxy:
     """Forwards 127.0.0.1:<port> to a server. ``cut()`` resets every open connection (as a network drop does,
-    without a WebSocket close); while ``refusing`` new connections are reset at once."""
+    without a WebSocket close); ``blackhole()`` silently stops every open connection (as a laptop that moved
+    to another network: nothing arrives either way, nobody is told); while ``refusing`` new connections are
+    reset at once."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -227,6 +344,7 @@ class CuttableProxy:
         self.accepted = 0
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
+        self._black: set[socket.socket] = set()
         self._closed = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
 
@@ -256,12 +374,20 @@ class CuttableProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if src in self._black:
+                    continue                 # swallowed: the path is gone, but no one has said so
                 dst.sendall(data)
         except OSError:
             pass
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+
+    def blackhole(self) -> int:
+        """Stop forwarding on every open connection, without closing any; returns how many sockets."""
+        with self._lock:
+            self._black.update(self._socks)
+            return len(self._socks)
 
     def cut(self) -> int:
         """Reset every connection; returns how many sockets were cut."""

@@ -18,13 +18,18 @@ from browser_support import (  # noqa: F401  (the *_fixture names are fixtures: 
     capture_lines,
     cell_point,
     cell_size,
+    count,
+    in_both_engines,
     layout,
     pages_fixture,
     pane_rows,
     type_line,
     wait_matches_capture,
+    wait_pty_follows,
     wait_rows,
     wait_text,
+    wait_toast,
+    wait_window_fills_screen,
 )
 from helpers import capture_until, wait_for
 
@@ -36,6 +41,7 @@ def find_row(page, pane: int, prefix: str, timeout: float = 10.0) -> int:
     return found[0]
 
 
+@in_both_engines
 def test_open_type_and_see_output(server, pages: Pages) -> None:
     srv = server()
     capture_until(srv, 1, "$")
@@ -43,22 +49,13 @@ def test_open_type_and_see_output(server, pages: Pages) -> None:
     page = pages.open(srv)
     shown = time.monotonic() - start
     in_page = page.evaluate("() => window.dullahan.firstRenderAt")
+    # Reported, not asserted: time-to-screen is a benchmark figure (bench/fig_browser.py), not a test.
     print(f"\nopening the URL to the first drawn screen: {shown * 1000:.0f} ms "
           f"(in the page: {in_page:.0f} ms from navigation start)")
-    assert shown < 1.0
-    # The window fills the viewport: as many cells as fit.
-    win = active_window(page)
-    cw, ch = cell_size(page)
-    box = page.evaluate("() => { const r = document.getElementById('screen').getBoundingClientRect(); "
-                        "return [r.width, r.height]; }")
-    want = (int(box[0] // cw), int(box[1] // ch))
-    wait_for(lambda: (active_window(page)["cols"], active_window(page)["rows"]) == want,
-             5, message=lambda: f"window {active_window(page)} for a {box} px screen with {cw}x{ch} cells")
-    win = active_window(page)
+    # The window fills the viewport: as many cells as fit, and the shell's PTY has the pane's size.
+    wait_window_fills_screen(page)
     pane = active_pane(page)
-    rect = win["rects"][win["slots"].index(pane)]
-    wait_for(lambda: srv.pane(pane)["cols"] == rect[2] and srv.pane(pane)["rows"] == rect[3], 5,
-             message=lambda: f"pane {srv.pane(pane)} vs rect {rect}")
+    rect = wait_pty_follows(page, srv, pane)
     type_line(page, "echo hello-$((6*7))")
     wait_text(page, pane, "hello-42")
     lines = wait_matches_capture(page, srv, pane)
@@ -70,6 +67,26 @@ def test_open_type_and_see_output(server, pages: Pages) -> None:
     assert page.inner_text(f'.pane[data-pane="{pane}"] .psize') == f"{rect[2]}×{rect[3]}"
 
 
+@in_both_engines
+def test_the_window_follows_the_viewport(server, pages: Pages) -> None:
+    srv = server()
+    page = pages.open(srv, width=1000, height=640)
+    pane = active_pane(page)
+    before = wait_window_fills_screen(page)
+    for width, height in ((760, 480), (1180, 720)):
+        page.set_viewport_size({"width": width, "height": height})
+        wait_for(lambda w=width: page.evaluate("() => document.getElementById('screen').clientWidth") == w, 10)
+        win = wait_window_fills_screen(page)
+        assert (win["cols"] < before["cols"]) == (width < 1000), (before, win)
+        rect = wait_pty_follows(page, srv, pane)
+        type_line(page, "clear; stty size")
+        wait_text(page, pane, f"{rect[3]} {rect[2]}")
+        # The page draws the new grid: one row element per row, the screen as the server has it.
+        wait_rows(page, pane, lambda rows, n=rect[3]: len(rows) == n)
+        wait_matches_capture(page, srv, pane)
+
+
+@in_both_engines
 def test_colours_styles_and_wide_characters_land_in_their_cells(server, pages: Pages) -> None:
     srv = server()
     page = pages.open(srv)
@@ -133,6 +150,7 @@ def test_colours_styles_and_wide_characters_land_in_their_cells(server, pages: P
     wait_matches_capture(page, srv, pane)
 
 
+@in_both_engines
 def test_view_page_sees_master_output_and_cannot_type(server, pages: Pages) -> None:
     srv = server()
     master = pages.open(srv, "master")
@@ -147,7 +165,7 @@ def test_view_page_sees_master_output_and_cannot_type(server, pages: Pages) -> N
     viewer.keyboard.type("zzz")
     viewer.keyboard.press("Enter")
     # The refusal is visible: a toast from the server's not_master error, and the role badge flags it.
-    viewer.wait_for_selector(".toast:has-text('View only')", timeout=5000)
+    wait_toast(viewer, "View only")
     clients = srv.call("clients")
     view_client = next(c for c in clients if c["role"] == "view")
     assert view_client["refused"] >= 1
@@ -375,6 +393,7 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
+@in_both_engines
 def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
     srv = server()
     proxy = CuttableProxy(srv.port)
@@ -383,7 +402,9 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
         pane = active_pane(page)
         type_line(page, "echo before-the-drop")
         wait_text(page, pane, "before-the-drop")
-        page.evaluate("""() => { window.__noReload = 1; window.__states = [];
+        page.evaluate("""() => { window.__noReload = 1; window.__states = []; window.__sockets = 0;
+          const Socket = window.WebSocket;
+          window.WebSocket = class extends Socket { constructor(...a) { super(...a); window.__sockets++; } };
           new MutationObserver(() => window.__states.push(document.getElementById('conn').className))
             .observe(document.getElementById('conn'), {attributes: true}); }""")
         proxy.refusing = True
@@ -392,9 +413,13 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
         # Output while the page is away: it must come back to the current screen, not a replay.
         srv.send(pane, "echo while-away-$((2*21))")
         capture_until(srv, pane, "while-away-42")
-        time.sleep(0.5)
+        # Retries ask over HTTP first and open no WebSocket while the server is unreachable (Firefox would
+        # delay the WebSocket that finally succeeds by up to a minute after failed ones).
+        wait_for(lambda: page.evaluate("() => window.dullahan.conn.attempt") >= 3, 20)
+        assert page.evaluate("() => window.__sockets") == 0
         proxy.refusing = False
         page.wait_for_selector("#conn.open", timeout=20_000)
+        assert page.evaluate("() => window.__sockets") == 1
         assert page.evaluate("() => window.__noReload") == 1, "the page was not reloaded"
         wait_text(page, pane, "while-away-42")
         wait_matches_capture(page, srv, pane)
@@ -408,9 +433,11 @@ def test_reconnects_by_itself_to_the_exact_screen(server, pages: Pages) -> None:
         proxy.close()
 
 
+@in_both_engines
 def test_copy_and_paste_round_trip_non_ascii(server, pages: Pages) -> None:
     srv = server()
-    page = pages.open(srv, permissions=["clipboard-read", "clipboard-write"])
+    # Chromium reads the clipboard with these permissions; in Firefox the driver sets the pref that allows it.
+    page = pages.open(srv, permissions=["clipboard-read", "clipboard-write"] if pages.engine == "chromium" else None)
     pane = active_pane(page)
     type_line(page, "clear; echo 'Grüße, 世界 ✓ naïve'")
     row = find_row(page, pane, "Grüße")
@@ -423,7 +450,7 @@ def test_copy_and_paste_round_trip_non_ascii(server, pages: Pages) -> None:
     page.mouse.move(x1, y1, steps=3)
     page.mouse.up()
     assert page.evaluate("() => window.dullahan.selector.text") == "Grüße, 世界 ✓ naïve"
-    assert page.locator(".selrange").count() == 1
+    assert count(page, ".selrange") == 1
     page.keyboard.press("Control+Shift+C")
     wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "Grüße, 世界 ✓ naïve", 5)
     # Ctrl+C with a selection copies too (and does not interrupt); without one it is the interrupt.

@@ -15,6 +15,7 @@ from browser_support import (  # noqa: F401  (the *_fixture names are fixtures: 
     browser_fixture,
     capture_lines,
     cell_point,
+    in_both_engines,
     layout,
     pages_fixture,
     pane_rows,
@@ -279,6 +280,7 @@ def test_ime_composition_sends_the_committed_text_once(server, pages: Pages) -> 
     assert not page.evaluate("() => document.getElementById('ime').classList.contains('composing')")
 
 
+@in_both_engines
 def test_no_console_errors_and_csp_holds(server, pages: Pages) -> None:
     srv = server()
     page = pages.open(srv)

@@ -298,7 +298,7 @@ def test_resize_window_changes_pane_size(server: StartServer) -> None:
 def test_resize_window_is_clamped(server: StartServer) -> None:
     srv = server()
     result = srv.cli("resize-window", "5000", "30")
-    assert result.returncode == 1 and "1..1000" in result.stderr
+    assert result.returncode == 2 and "1..1000" in result.stderr    # a bad argument is bad usage
     assert srv.call("windows")[0]["cols"] == 80
 
 

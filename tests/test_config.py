@@ -125,6 +125,9 @@ BAD_CONFIGS = {
     "unknown-key": (b'{"scrollback_lines": 500, "colour": "blue"}', "unknown setting 'colour'"),
     "wrong-type": (b'{"scrollback_lines": "many"}', "'scrollback_lines' must be an integer"),
     "out-of-range": (b'{"scrollback_lines": 5}', "scrollback_lines must be within"),
+    # A zero frame interval once divided by zero in every client's sender; settings are checked at load.
+    "zero-frame-interval": (b'{"frame_interval": 0}', "frame_interval must be within 0.001..1"),
+    "negative-limit": (b'{"max_connections": -1}', "max_connections must be within 1..10000"),
     "not-an-object": (b"[1, 2]", "must be an object"),
 }
 

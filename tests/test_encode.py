@@ -166,6 +166,90 @@ def test_modify_other_keys_2(vt, enc):
     assert enc.key(K("KeyA", "a", ctrl=True)) == b"\x01"
 
 
+# What XTerm(379) sends with modifyOtherKeys off (its default) and metaSendsEscape, measured under Xvfb with
+# xdotool. Ghostty's legacy encoder sent modifyOtherKeys or fixterms forms for all but the last few.
+XTERM_LEGACY = [
+    (K("Enter", "Enter", shift=True), b"\r"),
+    (K("Enter", "Enter", ctrl=True), b"\r"),
+    (K("Enter", "Enter", ctrl=True, shift=True), b"\r"),
+    (K("Enter", "Enter", meta=True), b"\r"),
+    (K("Enter", "Enter", alt=True, shift=True), b"\x1b\r"),
+    (K("Enter", "Enter", ctrl=True, alt=True), b"\x1b\r"),
+    (K("NumpadEnter", "Enter", shift=True), b"\r"),
+    (K("Escape", "Escape", shift=True), b"\x1b"),
+    (K("Escape", "Escape", ctrl=True), b"\x1b"),
+    (K("Escape", "Escape", alt=True, shift=True), b"\x1b\x1b"),
+    (K("Tab", "Tab", ctrl=True), b"\t"),
+    (K("Tab", "Tab", meta=True), b"\t"),
+    (K("Tab", "Tab", ctrl=True, shift=True), b"\x1b[Z"),
+    (K("Tab", "Tab", alt=True, shift=True), b"\x1b[Z"),
+    (K("Tab", "Tab", ctrl=True, alt=True), b"\x1b\t"),
+    (K("KeyF", "F", ctrl=True, shift=True), b"\x06"),
+    (K("KeyA", "A", ctrl=True, shift=True), b"\x01"),
+    (K("KeyF", "F", ctrl=True, alt=True, shift=True), b"\x1b\x06"),
+    (K("KeyF", "f", ctrl=True, meta=True), b"\x06"),
+    (K("KeyI", "i", ctrl=True), b"\t"),
+    (K("KeyI", "I", ctrl=True, shift=True), b"\t"),
+    (K("KeyM", "m", ctrl=True), b"\r"),
+    (K("BracketLeft", "[", ctrl=True), b"\x1b"),
+    (K("BracketLeft", "{", ctrl=True, shift=True), b"\x1b"),
+    (K("Backslash", "|", ctrl=True, shift=True), b"\x1c"),
+    (K("BracketRight", "}", ctrl=True, shift=True), b"\x1d"),
+    (K("Backquote", "`", ctrl=True), b"\x00"),
+    (K("Digit2", "@", ctrl=True, shift=True), b"\x00"),
+    (K("Semicolon", ";", ctrl=True), b";"),
+    (K("Semicolon", ";", ctrl=True, alt=True), b"\x1b;"),
+    (K("Quote", "'", ctrl=True), b"'"),
+    (K("Comma", ",", ctrl=True), b","),
+    (K("Period", ".", ctrl=True), b"."),
+    (K("Minus", "-", ctrl=True), b"-"),
+    (K("Equal", "=", ctrl=True), b"="),
+    (K("Digit1", "!", ctrl=True, shift=True), b"!"),
+    # Already xterm's before the fix:
+    (K("KeyF", "f", ctrl=True), b"\x06"),
+    (K("Digit1", "1", ctrl=True), b"1"),
+    (K("Digit3", "3", ctrl=True), b"\x1b"),
+    (K("Digit8", "8", ctrl=True), b"\x7f"),
+    (K("Slash", "/", ctrl=True), b"\x1f"),
+    (K("Slash", "?", ctrl=True, shift=True), b"\x7f"),
+    (K("Backquote", "~", ctrl=True, shift=True), b"\x1e"),
+    (K("Space", " ", ctrl=True, shift=True), b"\x00"),
+    (K("Backspace", "Backspace", ctrl=True), b"\x08"),
+    (K("Tab", "Tab", alt=True), b"\x1b\t"),
+    (K("Enter", "Enter", alt=True), b"\x1b\r"),
+    (K("KeyF", "F", alt=True, shift=True), b"\x1bF"),
+    (K("KeyF", "f", meta=True), b"f"),
+]
+
+
+@pytest.mark.parametrize(("ev", "out"), XTERM_LEGACY)
+def test_legacy_keys_are_xterms_without_modify_other_keys(enc, ev, out):
+    assert enc.key(ev) == out
+
+
+def test_xterm_legacy_releases_send_nothing(enc):
+    assert enc.key(K("KeyF", "F", "release", ctrl=True, shift=True)) == b""
+    assert enc.key(K("Enter", "Enter", "release", shift=True)) == b""
+
+
+def test_modify_other_keys_2_keeps_modified_enter_and_chords(vt, enc):
+    vt.feed(b"\x1b[>4;2m")                                                 # as xterm sends them in level 2
+    assert enc.key(K("Enter", "Enter", shift=True)) == b"\x1b[27;2;13~"
+    assert enc.key(K("Enter", "Enter", ctrl=True)) == b"\x1b[27;5;13~"
+    assert enc.key(K("KeyF", "F", ctrl=True, shift=True)) == b"\x1b[27;6;70~"
+    assert enc.key(K("Semicolon", ";", ctrl=True)) == b"\x1b[27;5;59~"
+    assert enc.key(K("Tab", "Tab", ctrl=True)) == b"\x1b[27;5;9~"
+    vt.feed(b"\x1b[>4m")                                                   # back to the legacy keyboard
+    assert enc.key(K("Enter", "Enter", ctrl=True)) == b"\r"
+    assert enc.key(K("KeyF", "F", ctrl=True, shift=True)) == b"\x06"
+
+
+def test_modify_other_keys_level_1_is_treated_as_off(vt, enc):
+    # xterm's level 1 sends CSI 27;5;13~ for Ctrl+Enter; Ghostty records only level 2 (docs/TERMINAL.md).
+    vt.feed(b"\x1b[>4;1m")
+    assert enc.key(K("Enter", "Enter", ctrl=True)) == b"\r"
+
+
 # -- kitty keyboard protocol --------------------------------------------------------------------------------
 def test_kitty_disambiguate_and_back_to_legacy(vt, enc):
     vt.feed(b"\x1b[>1u")
@@ -179,10 +263,18 @@ def test_kitty_disambiguate_and_back_to_legacy(vt, enc):
     assert enc.key(K("Space", " ", shift=True)) == b"\x1b[32;2u"    # ... but not here, as in kitty
     assert enc.key(K("Enter", "Enter")) == b"\r"
     assert enc.key(K("KeyE", "é", alt=True)) == b"\x1b[233;3u"
+    # The chords the legacy keyboard sends as xterm does are reported in full here.
+    assert enc.key(K("Enter", "Enter", shift=True)) == b"\x1b[13;2u"
+    assert enc.key(K("Enter", "Enter", ctrl=True)) == b"\x1b[13;5u"
+    assert enc.key(K("KeyF", "F", ctrl=True, shift=True)) == b"\x1b[102;6u"
+    assert enc.key(K("KeyI", "i", ctrl=True)) == b"\x1b[105;5u"
+    assert enc.key(K("Semicolon", ";", ctrl=True)) == b"\x1b[59;5u"
+    assert enc.key(K("Tab", "Tab", ctrl=True)) == b"\x1b[9;5u"
     assert enc.key(K("KeyA", "a", "release")) == b""
     vt.feed(b"\x1b[<u")
     assert enc.key(K("KeyC", "c", ctrl=True)) == b"\x03"
     assert enc.key(K("Escape", "Escape")) == b"\x1b"
+    assert enc.key(K("Enter", "Enter", shift=True)) == b"\r"
 
 
 def test_kitty_report_events_and_all_keys(vt, enc):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import io
 import random
 import struct
 import sys
@@ -18,6 +19,7 @@ from dullahan.log import log
 from dullahan.session.pane import Pane, PaneDead
 from dullahan.session.session import Session
 from dullahan.term.encode import InputEncoder
+from dullahan.term.ghostty import get
 from dullahan.term.vt import VTerm
 from helpers import async_wait_for, pid_gone, run
 
@@ -231,4 +233,86 @@ def test_view_is_never_stale_once_the_terminal_thread_is_idle() -> None:
         assert view is not None
         assert any("BACK-ON-PRIMARY" in row[0] for row in view.lines)
         assert not any("alt-screen" in row[0] for row in view.lines)
+    with_pane(["bash", "--noprofile", "--norc"], body)
+
+
+# -- a failure in one pane stays in that pane (issue: client core, bugs 6 and 8) ---------------------------
+def two_panes(body: Callable[[Session, Pane, Pane], Awaitable[None]]) -> None:
+    async def main() -> None:
+        session = Session(Settings(shell=["bash", "--noprofile", "--norc"]), asyncio.get_running_loop())
+        try:
+            window = session.new_window("2-col", 120, 30)
+            await body(session, session.pane(window.slots[0]), session.pane(window.slots[1]))
+        finally:
+            await session.shutdown()
+    run(main())
+
+
+async def still_works(pane: Pane, word: str) -> None:
+    await async_wait_for(lambda: "$" in pane.capture(), 10, message=pane.capture)
+    pane.write(f"echo {word}-$((6*7))\r".encode())
+    await async_wait_for(lambda: f"{word}-42" in pane.capture(), 20, message=pane.capture)
+
+
+@pytest.fixture
+def log_text(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the server's log gets during the test."""
+    out = io.StringIO()
+    monkeypatch.setattr(log, "_out", out)
+    return out
+
+
+def test_a_pane_whose_terminal_keeps_failing_is_marked_failed_and_the_others_go_on(log_text: io.StringIO) -> None:
+    async def body(session: Session, broken: Pane, healthy: Pane) -> None:
+        await async_wait_for(lambda: "$" in broken.capture(), 10, message=broken.capture)
+
+        def fail(data: bytes) -> None:
+            raise RuntimeError("injected parser failure")
+        broken.vt.feed = fail  # type: ignore[method-assign]
+        broken.write(b"seq 1 100000\r")        # big output: parsed on the terminal thread, chunk after chunk
+        await async_wait_for(lambda: broken.failed is not None, 20)
+        assert broken.failed == "terminal failed: RuntimeError"
+        assert broken.view() is not None and not broken._scheduled
+        await still_works(healthy, "healthy")
+    two_panes(body)
+    err = log_text.getvalue()
+    assert "parsing a pane's output failed pane=1" in err and "injected parser failure" in err
+
+
+def test_a_crash_on_the_terminal_thread_outside_parsing_never_freezes_the_pane(log_text: io.StringIO) -> None:
+    """Before: the feeder swallowed the exception and the pane stayed 'scheduled' forever."""
+    async def body(session: Session, broken: Pane, healthy: Pane) -> None:
+        await async_wait_for(lambda: "$" in broken.capture(), 10, message=broken.capture)
+
+        def crash(limit: int) -> bytes:
+            raise ValueError("injected crash")
+        broken._take_pending = crash  # type: ignore[method-assign]
+        broken.write(b"seq 1 100000\r")
+        await async_wait_for(lambda: broken.failed is not None, 20)
+        assert not broken._scheduled and broken.failed == "terminal failed: ValueError"
+        await still_works(healthy, "other")
+        for _ in range(3):                       # the thread keeps serving the other pane
+            await still_works(healthy, "again")
+    two_panes(body)
+    assert "terminal thread failed on a pane pane=1" in log_text.getvalue()
+
+
+def test_reading_history_always_puts_the_viewport_back() -> None:
+    async def body(session: Session, pane: Pane) -> None:
+        await async_wait_for(lambda: "$" in pane.capture(), 10, message=pane.capture)
+        pane.write(b"seq 1 300\r")
+        await async_wait_for(lambda: (pane.view() or pane.latest_view()).scrollback > 100, 10)
+
+        def broken(dirty_only: bool) -> list[object]:
+            raise RuntimeError("injected read failure")
+        reader_read = pane.reader.read
+        pane.reader.read = broken  # type: ignore[method-assign, assignment]
+        with pytest.raises(RuntimeError):
+            pane.history(10, 5)
+        pane.reader.read = reader_read  # type: ignore[method-assign]
+        with pane.locked_terminal() as vt:
+            bar = get(vt.term, "SCROLLBAR", "GhosttyTerminalScrollbar")
+            assert bar.offset + bar.len == bar.total, "the viewport was left up in the history"
+        pane.write(b"echo after-$((2*21))\r")
+        await async_wait_for(lambda: "after-42" in screen_text(pane), 10, message=lambda: screen_text(pane))
     with_pane(["bash", "--noprofile", "--norc"], body)

@@ -147,7 +147,8 @@ def test_screens_are_dropped_largest_first_until_they_fit() -> None:
 
 
 # -- keeper requests -----------------------------------------------------------------------------------------
-SPAWN = {"op": "spawn", "argv": ["bash", "-l"], "env": {"TERM": "xterm"}, "cwd": "/tmp", "cols": 80, "rows": 24}
+SPAWN = {"op": "spawn", "argv": ["bash", "-l"], "env": {"TERM": "xterm"}, "cwd": "/tmp", "cols": 80, "rows": 24,
+         "cell_px": [8, 16]}
 
 
 def test_valid_requests_parse() -> None:
@@ -155,6 +156,7 @@ def test_valid_requests_parse() -> None:
     assert parse_request({"op": "status", "pid": 42}).pid == 42
     spawn = parse_request(SPAWN)
     assert spawn.argv == ("bash", "-l") and spawn.env == {"TERM": "xterm"} and (spawn.cols, spawn.rows) == (80, 24)
+    assert spawn.cell_px == (8, 16)
     assert parse_request({"op": "shutdown"}).op == "shutdown"
 
 
@@ -179,6 +181,9 @@ def test_valid_requests_parse() -> None:
     {**SPAWN, "cols": 0},
     {**SPAWN, "rows": 1001},
     {**SPAWN, "argv": ["x"] * 1000},
+    {**SPAWN, "cell_px": [8]},
+    {**SPAWN, "cell_px": [8, -1]},
+    {**SPAWN, "cell_px": "8x16"},
 ], ids=lambda b: str(b)[:40])
 def test_invalid_requests_are_refused_with_a_reason(bad: dict[str, object]) -> None:
     with pytest.raises(RequestError) as e:

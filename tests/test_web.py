@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import statistics
 import time
 from pathlib import Path
@@ -17,9 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from helpers import run, wait_for
-from web_support import WebServer, start_web
-from wsclient import Client, RawWebSocket
+from helpers import async_wait_for, run, wait_for
+from web_support import WebServer, client, disconnect_lines, first_pane, raw, raw_hello, start_web, wait_reason
+from wsclient import Client
 
 FAST = {"ping_interval": 1, "ping_timeout": 1, "hello_timeout": 1}
 
@@ -52,26 +53,6 @@ async def session_cookie(web: WebServer, token: str) -> str:
     assert r.status == 303
     morsel = r.cookies[f"dullahan_{web.proc.port}"]
     return f"{morsel.key}={morsel.value}"
-
-
-def client(web: WebServer, token: str | None = None, **kw: Any) -> Client:
-    return Client(web.base, token=token if token is not None else web.master,
-                  ssl_context=web.client_ssl if web.tls else None, **kw)
-
-
-def raw(web: WebServer, headers: dict[str, str] | None = None) -> RawWebSocket:
-    ctx = web.client_ssl if web.tls else None
-    return RawWebSocket("127.0.0.1", web.proc.port, headers or {"Authorization": f"Bearer {web.master}"}, ctx)
-
-
-def wait_reason(web: WebServer, reason: str, count: int = 1, timeout: float = 10.0) -> None:
-    wait_for(lambda: web.disconnects().get(reason, 0) >= count, timeout,
-             message=lambda: f"disconnects {web.disconnects()}; log tail:\n{web.proc.log_text()[-1500:]}")
-
-
-def disconnect_lines(web: WebServer, reason: str) -> list[str]:
-    return [line for line in web.proc.log_text().splitlines()
-            if "client disconnected" in line and f"reason={reason} " in line + " "]
 
 
 # -- HTTP, tokens, cookies -------------------------------------------------------------------------------
@@ -144,32 +125,22 @@ def test_scripted_client_sees_echo_output(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
             assert c.hello["role"] == "master"
-            pane = (await _first_pane(c))
+            pane = (await first_pane(c))
             await c.type(pane, "echo hi-$((6*7))")
             await c.wait_text(pane, "hi-42")
     run(scenario())
-
-
-async def _first_pane(c: Client, timeout: float = 10.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ids = c.pane_ids()
-        if ids and ids[0] in c.replica.panes and c.replica.panes[ids[0]].ids:
-            return ids[0]
-        await asyncio.sleep(0.01)
-    raise AssertionError("no pane arrived")
 
 
 def test_view_client_watches_but_cannot_type(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as master, client(web, web.view) as viewer:
             assert viewer.hello["role"] == "view" and viewer.hello["can_master"] is False
-            pane = await _first_pane(master)
+            pane = await first_pane(master)
             await viewer.type(pane, "echo VIEWER-TYPED")
             err = await viewer.wait_message("error", code="not_master")
             assert err["ref"] == "key"
-            await viewer.send({"t": "resize", "cols": 50, "rows": 10})
-            await viewer.send({"t": "new_window", "layout": "2x2"})
+            await viewer.send({"t": "cmd", "c": "resize-window", "a": {"cols": 50, "rows": 10}})
+            await viewer.send({"t": "cmd", "c": "new-window", "a": {"layout": "2x2"}})
             await master.type(pane, "echo from-master")
             await viewer.wait_text(pane, "from-master")
             assert "VIEWER-TYPED" not in web.proc.capture(pane)
@@ -189,7 +160,7 @@ def test_master_token_client_can_take_over(web: WebServer) -> None:
             await second.send({"t": "request_master"})
             await second.wait_message("role", role="master")
             await first.wait_message("role", role="view")
-            pane = await _first_pane(first)
+            pane = await first_pane(first)
             await first.type(pane, "echo nope")
             await first.wait_message("error", code="not_master")
             await second.type(pane, "echo now-second")
@@ -215,7 +186,7 @@ def test_stalled_client_costs_bounded_memory_and_converges(web: WebServer) -> No
 
     async def scenario() -> tuple[list[float], int, int]:
         async with client(web) as typist, client(web, web.view) as stalled:
-            await _first_pane(stalled)
+            await first_pane(stalled)
             stalled.paused.clear()                     # stop reading: TCP buffers fill, no acks
             rss_before = rss_kib()
             proc.send(flood_pane, "for i in $(seq 1 8); do seq 1 400000; done; echo FLOOD-DONE")
@@ -259,7 +230,7 @@ async def _converged(c: Client, proc: Any, pane: int, timeout: float = 20.0) -> 
 def test_scrolling_sends_only_new_rows_and_alt_screen_return_is_free(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             await c.type(pane, "seq 1 200; echo FILLED")
             await c.wait_text(pane, "FILLED")
             await asyncio.sleep(0.2)
@@ -288,7 +259,7 @@ def _rows_received(c: Client) -> int:
 def test_resync_resends_every_row_of_the_pane(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             await c.type(pane, "echo before-resync")
             await c.wait_text(pane, "before-resync")
             c.replica.rows.clear()                 # damage the cache on purpose
@@ -304,9 +275,11 @@ def test_resync_resends_every_row_of_the_pane(web: WebServer) -> None:
 def test_viewer_scrolls_its_own_view_only(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as master, client(web, web.view) as viewer:
-            pane = await _first_pane(master)
+            pane = await first_pane(master)
             await master.type(pane, "seq 1 300 | sed 's/^/L/'; echo END-OF-SEQ")
-            await viewer.wait_text(pane, "\nEND-OF-SEQ")      # the output line, not the typed command
+            # The output line (not the typed command) and the prompt after it: no more output will push the
+            # scrollback (which would rightly grow the offset to keep the viewer's rows in place).
+            await viewer.wait_text(pane, "\nEND-OF-SEQ\n$")
             await viewer.send({"t": "scroll", "p": pane, "delta": -100})
             deadline = time.monotonic() + 10
             while viewer.replica.panes[pane].fields.get("offset", 0) != 100 and time.monotonic() < deadline:
@@ -330,7 +303,7 @@ def test_viewer_scrolls_its_own_view_only(web: WebServer) -> None:
 def test_frames_carry_title_bell_notifications_clipboard_progress(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             await c.type(pane, "printf '\\e]0;my-title\\a\\a\\e]9;build done\\a\\e]777;notify;T;B\\a"
                                "\\e]52;c;aMOpbGzDtiDml6XmnKw=\\a\\e]9;4;1;42\\a'")
             deadline = time.monotonic() + 10
@@ -341,13 +314,13 @@ def test_frames_carry_title_bell_notifications_clipboard_progress(web: WebServer
             while time.monotonic() < deadline and not arrived():
                 await asyncio.sleep(0.02)
             assert fields["title"] == "my-title"
-            assert fields["bell"] >= 1
+            assert c.replica.bells.get(pane, 0) >= 1
             assert [n[1:] for n in c.replica.notifications] == [["", "build done"], ["T", "B"]]
             assert c.replica.clipboard[-1][1:] == ["c", "héllö 日本"]
             assert fields["progress"] == [1, 42]
         # A client connecting later does not get old notifications replayed.
         async with client(web) as late:
-            await _first_pane(late)
+            await first_pane(late)
             await asyncio.sleep(0.2)
             assert late.replica.notifications == [] and late.replica.clipboard == []
     run(scenario())
@@ -360,7 +333,7 @@ def test_large_paste_in_chunks_arrives_intact(web: WebServer, tmp_path: Path) ->
 
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             await c.type(pane, f"stty -echo; cat > {target}")
             await asyncio.sleep(0.3)
             chunk = 200_000
@@ -375,16 +348,18 @@ def test_large_paste_in_chunks_arrives_intact(web: WebServer, tmp_path: Path) ->
 # -- bad input and limits ----------------------------------------------------------------------------------
 def test_bad_messages_get_errors_and_the_connection_survives(web: WebServer) -> None:
     bad = ["not json", "[1,2]", '{"t": 5}', '{"t": "nope"}', '{"t": "key", "p": "x"}',
-           '{"t": "key", "p": 1, "code": "' + "K" * 100 + '"}', '{"t": "resize", "cols": 0, "rows": 5}',
-           '{"t": "resize", "cols": 10, "rows": 100000}', '{"t": "ack", "f": 99999}', '{"t": "key", "p": 99999}',
+           '{"t": "key", "p": 1, "code": "' + "K" * 100 + '"}',
+           '{"t": "cmd", "c": "resize-window", "a": {"cols": 0, "rows": 5}}',
+           '{"t": "cmd", "c": "resize-window", "a": {"cols": 10, "rows": 100000}}', '{"t": "ack", "f": 99999}',
+           '{"t": "key", "p": 99999}', '{"t": "cmd", "c": "no-such-command"}', '{"t": "cmd", "c": "quit"}',
            '{"t": "text", "p": 1, "d": 5}', '{"t": "mouse", "p": 1, "a": "press", "b": 9, "x": 1, "y": 1}',
-           '{"t": "sizes", "path": [0], "sizes": [1e400, 2]}', '{"t": "hello", "v": 1}', '{"t": "key", "extra": 1}',
-           '{"t": "layout", "tree": {"row": ["pane"]}}', '{"t": "scroll", "p": 1, "to": "sideways"}',
-           '{"t": "ping", "id": -1}', "{" * 5000]
+           '{"t": "cmd", "c": "set-split-sizes", "a": {"path": [0], "sizes": [1e400, 2]}}', '{"t": "hello", "v": 1}',
+           '{"t": "key", "extra": 1}', '{"t": "cmd", "c": "layout", "a": {"tree": {"row": ["pane"]}}}',
+           '{"t": "scroll", "p": 1, "to": "sideways"}', '{"t": "ping", "id": -1}', "{" * 5000]
 
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             assert c.ws is not None
             for text in bad:
                 await c.ws.send_str(text)
@@ -394,7 +369,8 @@ def test_bad_messages_get_errors_and_the_connection_survives(web: WebServer) -> 
                 await asyncio.sleep(0.02)
             errors = [m for m in c.messages if m["t"] == "error"]
             assert len(errors) == len(bad) + 1
-            assert {"bad_json", "bad_message", "unknown_type", "bad_field", "bad_ack", "failed",
+            assert {"bad_json", "bad_message", "unknown_type", "bad_field", "bad_ack", "failed", "bad_argument",
+                    "unknown_command", "not_allowed",
                     "binary_not_supported"} <= {e["code"] for e in errors}
             await c.type(pane, "echo still-alive")
             await c.wait_text(pane, "still-alive")
@@ -407,16 +383,39 @@ def test_message_rate_is_limited_without_dropping_the_client(server: Any, tmp_pa
 
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
-            for i in range(400):
-                await c.send({"t": "ping", "id": i})
+            pane = await first_pane(c)
+            for _ in range(250):   # 100 fit the burst, the rest are refused (but not so many as to be abuse)
+                await c.send({"t": "scroll", "p": pane, "delta": 0})
             await c.wait_message("error", code="rate_limited")
-            pongs = [m for m in c.messages if m["t"] == "pong"]
-            assert len(pongs) < 400
+            # Pings and acks are never refused, however fast they come (the protocol depends on them).
+            for i in range(300):
+                await c.send({"t": "ping", "id": i})
+            await c.wait_message("pong", id=299)
+            assert len([m for m in c.messages if m["t"] == "pong"]) == 300
             await asyncio.sleep(1.5)
             await c.type(pane, "echo after-flood")
             await c.wait_text(pane, "after-flood")
+        assert web.disconnects().get("abuse", 0) == 0
     run(scenario())
+
+
+def test_a_client_flooding_far_beyond_any_browser_is_closed_as_abuse(server: Any, tmp_path: Path) -> None:
+    web = start_web(server, tmp_path, False, config={"max_messages_per_second": 50})
+
+    async def scenario() -> None:
+        async with client(web) as c:
+            pane = await first_pane(c)
+            assert c.ws is not None
+            for _ in range(2000):
+                if c.closed is not None:
+                    break
+                await c.ws.send_str(json.dumps({"t": "scroll", "p": pane, "delta": 0}))
+            await async_wait_for(lambda: c.closed is not None, 10)
+        async with client(web) as fine:          # everyone else is unaffected
+            await first_pane(fine)
+    run(scenario())
+    wait_reason(web, "abuse")
+    assert any("refused messages per second" in line for line in disconnect_lines(web, "abuse"))
 
 
 def test_connection_limit_and_header_limit(server: Any, tmp_path: Path) -> None:
@@ -438,7 +437,7 @@ def test_client_close_is_logged_with_its_code(fast_web: WebServer) -> None:
     async def scenario() -> None:
         c = client(fast_web)
         await c.connect()
-        await _first_pane(c)
+        await first_pane(c)
         await c.close(code=4000)
     run(scenario())
     wait_reason(fast_web, "client_close")
@@ -450,14 +449,9 @@ def test_client_close_is_logged_with_its_code(fast_web: WebServer) -> None:
     assert ("tls=TLSv1." in line) == fast_web.tls
 
 
-def _hello(ws: RawWebSocket) -> None:
-    ws.send_text({"t": "hello", "v": 1})
-    assert json.loads(ws.recv_until(0x1))["t"] == "hello"
-
-
 def test_eof_without_close_frame(fast_web: WebServer) -> None:
     ws = raw(fast_web)
-    _hello(ws)
+    raw_hello(ws)
     ws.close_socket()
     wait_reason(fast_web, "eof_without_close")
     line = disconnect_lines(fast_web, "eof_without_close")[0]
@@ -466,7 +460,7 @@ def test_eof_without_close_frame(fast_web: WebServer) -> None:
 
 def test_peer_reset(fast_web: WebServer) -> None:
     ws = raw(fast_web)
-    _hello(ws)
+    raw_hello(ws)
     time.sleep(0.1)
     ws.reset()
     wait_reason(fast_web, "peer_reset")
@@ -481,7 +475,7 @@ def test_hello_timeout(fast_web: WebServer) -> None:
 
 def test_ping_timeout_when_the_peer_goes_silent(fast_web: WebServer) -> None:
     ws = raw(fast_web)
-    _hello(ws)
+    raw_hello(ws)
     # The raw client never answers pings (a laptop that went to sleep): dropped within ping interval + timeout.
     wait_reason(fast_web, "ping_timeout", timeout=15)
     line = disconnect_lines(fast_web, "ping_timeout")[0]
@@ -491,11 +485,11 @@ def test_ping_timeout_when_the_peer_goes_silent(fast_web: WebServer) -> None:
 
 def test_oversized_message_is_a_size_violation(fast_web: WebServer) -> None:
     ws = raw(fast_web)
-    _hello(ws)
+    raw_hello(ws)
     try:
         ws.send_frame(0x1, b'"' + b"x" * (2 << 20) + b'"')
-    except ConnectionError:
-        pass   # the server may refuse and close before the whole message is written
+    except (ConnectionError, ssl.SSLError):
+        pass   # the server may refuse and close before the whole message is written (SSLEOFError over TLS)
     wait_reason(fast_web, "size_violation")
     assert "code=1009" in disconnect_lines(fast_web, "size_violation")[0]
     ws.close_socket()
@@ -503,7 +497,7 @@ def test_oversized_message_is_a_size_violation(fast_web: WebServer) -> None:
 
 def test_invalid_frame_is_a_protocol_violation(fast_web: WebServer) -> None:
     ws = raw(fast_web)
-    _hello(ws)
+    raw_hello(ws)
     ws.send_frame(0x3, b"reserved opcode")
     wait_reason(fast_web, "protocol_violation")
     assert "code=1002" in disconnect_lines(fast_web, "protocol_violation")[0]
@@ -513,7 +507,7 @@ def test_invalid_frame_is_a_protocol_violation(fast_web: WebServer) -> None:
 def test_tls_error_carries_openssl_reason(server: Any, tmp_path: Path) -> None:
     web = start_web(server, tmp_path, True, config=FAST)
     ws = raw(web)
-    _hello(ws)
+    raw_hello(ws)
     ws.send_raw(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)   # a forged record: fails authentication
     wait_reason(web, "tls_error")
     line = disconnect_lines(web, "tls_error")[0]
@@ -525,7 +519,7 @@ def test_server_shutdown_and_token_rotation_close_clients_with_reasons(web: WebS
     async def scenario() -> tuple[Any, Any]:
         a = client(web)
         await a.connect()
-        await _first_pane(a)
+        await first_pane(a)
         web.proc.call("token", rotate=True)
         deadline = time.monotonic() + 10
         while a.closed is None and time.monotonic() < deadline:
@@ -534,7 +528,7 @@ def test_server_shutdown_and_token_rotation_close_clients_with_reasons(web: WebS
         await a.close()
         b = client(web)           # the new master token works, the old cookie/token does not
         await b.connect()
-        await _first_pane(b)
+        await first_pane(b)
         web.proc.cli("quit")
         deadline = time.monotonic() + 10
         while b.closed is None and time.monotonic() < deadline:
@@ -554,7 +548,7 @@ def test_server_shutdown_and_token_rotation_close_clients_with_reasons(web: WebS
 def test_status_and_clients_report_live_connections(fast_web: WebServer) -> None:
     async def scenario() -> None:
         async with client(fast_web) as c, client(fast_web, fast_web.view):
-            await _first_pane(c)
+            await first_pane(c)
             await asyncio.sleep(2.5)   # one keepalive round: the server measures the RTT from the pong
             clients = fast_web.proc.call("clients")
             assert {x["role"] for x in clients} == {"master", "view"}
@@ -576,17 +570,17 @@ def test_status_and_clients_report_live_connections(fast_web: WebServer) -> None
 def test_layout_changes_that_only_move_panes_reach_clients(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
-            await _first_pane(c)
-            await c.send({"t": "layout", "name": "2-col"})
+            await first_pane(c)
+            await c.send({"t": "cmd", "c": "layout", "a": {"layout": "2-col"}})
             deadline = time.monotonic() + 10
             while len(c.pane_ids()) != 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            await c.send({"t": "layout", "name": "single"})
+            await c.send({"t": "cmd", "c": "layout", "a": {"layout": "single"}})
             while len(c.pane_ids()) != 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             window = c.replica.layout["windows"][0]
             shown, hidden = window["slots"][0], window["hidden"][0]
-            await c.send({"t": "show_pane", "p": hidden, "slot": 0})   # the only change: who is in slot 0
+            await c.send({"t": "cmd", "c": "show-pane", "a": {"pane": hidden, "slot": 0}})   # only who is in slot 0
             while c.pane_ids() != [hidden] and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert c.pane_ids() == [hidden]
@@ -597,7 +591,7 @@ def test_layout_changes_that_only_move_panes_reach_clients(web: WebServer) -> No
 def test_modifier_keys_do_not_end_a_scrolled_back_view(web: WebServer) -> None:
     async def scenario() -> None:
         async with client(web) as c:
-            pane = await _first_pane(c)
+            pane = await first_pane(c)
             await c.type(pane, "seq 1 200; echo SCROLL-READY")
             await c.wait_text(pane, "\nSCROLL-READY")
             await c.send({"t": "scroll", "p": pane, "delta": -50})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,8 @@ from typing import Any
 
 import trustme
 
-from helpers import ServerProc
+from helpers import ServerProc, wait_for
+from wsclient import Client, RawWebSocket
 
 
 @dataclass
@@ -72,3 +75,42 @@ def start_web(server: Callable[..., ServerProc], tmp_path: Path, tls: bool, conf
         chain, key, client_ssl = make_certs(Path(tmp_path))
         extra += ["--tls-cert", chain, "--tls-key", key]
     return WebServer(server(args=tuple(extra)), tls, client_ssl)
+
+
+# -- clients of a test server ----------------------------------------------------------------------------
+def client(web: WebServer, token: str | None = None, **kw: Any) -> Client:
+    return Client(web.base, token=token if token is not None else web.master,
+                  ssl_context=web.client_ssl if web.tls else None, **kw)
+
+
+def raw(web: WebServer, headers: dict[str, str] | None = None) -> RawWebSocket:
+    ctx = web.client_ssl if web.tls else None
+    return RawWebSocket("127.0.0.1", web.proc.port, headers or {"Authorization": f"Bearer {web.master}"}, ctx)
+
+
+def wait_reason(web: WebServer, reason: str, count: int = 1, timeout: float = 10.0) -> None:
+    wait_for(lambda: web.disconnects().get(reason, 0) >= count, timeout,
+             message=lambda: f"disconnects {web.disconnects()}; log tail:\n{web.proc.log_text()[-1500:]}")
+
+
+def disconnect_lines(web: WebServer, reason: str) -> list[str]:
+    return [line for line in web.proc.log_text().splitlines()
+            if "client disconnected" in line and f"reason={reason} " in line + " "]
+
+
+async def first_pane(c: Client, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = c.pane_ids()
+        if ids and ids[0] in c.replica.panes and c.replica.panes[ids[0]].ids:
+            return ids[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError("no pane arrived")
+
+
+def raw_hello(ws: RawWebSocket, resume: str | None = None) -> dict[str, Any]:
+    """Say hello on a raw socket (with a resume secret, if given); returns the server's hello."""
+    ws.send_text({"t": "hello", "v": 1, **({"resume": resume} if resume else {})})
+    reply = json.loads(ws.recv_until(0x1))
+    assert reply["t"] == "hello", reply
+    return reply

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import select
 import socket
 import ssl
 import struct
@@ -23,8 +25,10 @@ class Client:
     """Connects, says hello, applies and acknowledges frames into a Replica, collects other messages."""
 
     def __init__(self, base: str, token: str | None = None, cookie: str | None = None,
-                 ssl_context: ssl.SSLContext | None = None, origin: str | None = None, auto_ack: bool = True) -> None:
+                 ssl_context: ssl.SSLContext | None = None, origin: str | None = None, auto_ack: bool = True,
+                 resume: str | None = None) -> None:
         self.base = base
+        self.resume = resume
         self.token, self.cookie, self.ssl, self.origin = token, cookie, ssl_context, origin
         self.auto_ack = auto_ack
         self.replica = Replica()
@@ -59,7 +63,7 @@ class Client:
         url = self.base.replace("http", "ws", 1) + "ws"
         self.ws = await self._session.ws_connect(url, headers=headers, ssl=self.ssl if self.ssl else True,
                                                  autoping=True, max_msg_size=64 << 20)
-        await self.send({"t": "hello", "v": 1})
+        await self.send({"t": "hello", "v": 1, **({"resume": self.resume} if self.resume else {})})
         msg = await asyncio.wait_for(self.ws.receive(), 10)
         self.bytes_in += len(msg.data)
         self.hello = json.loads(msg.data)
@@ -208,7 +212,18 @@ class RawWebSocket:
                 return data
 
     def close_socket(self) -> None:
-        """Close the TCP connection without a WebSocket close frame (and, under TLS, without close_notify)."""
+        """End the TCP stream without a WebSocket close frame (and, under TLS, without close_notify): a FIN,
+        then the server's own end is awaited before closing. Closing at once would be a race: with data of
+        the server's still unread here (a frame, a ping), the kernel answers with a reset instead of a FIN."""
+        fd = self.sock.fileno()
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_WR)   # beneath TLS: no close_notify
+        deadline = time.monotonic() + 10
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if ready and not os.read(fd, 65536):
+                    break                                        # the server closed its side
         self.sock.close()
 
     def send_raw(self, data: bytes) -> None:

@@ -12,15 +12,21 @@ import os
 import subprocess
 import sys
 import time
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from dullahan import __version__
+from dullahan.commands import TABLE, CommandError, lookup
+from dullahan.commands.table import USAGE_CODES, Command, Option
 from dullahan.config import DEFAULT_PORT, ConfigError, RuntimePaths, load_settings
 from dullahan.ipc.client import NoServer, call
 from dullahan.ipc.protocol import RequestError
-from dullahan.log import SpecError, log, parse_spec
+from dullahan.log import SpecError, log
 
 READY_TIMEOUT = 20.0
 
@@ -55,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    def add(name: str, help_text: str, json_flag: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    def add(name: str, help_text: str, json_flag: bool = False, short_help: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, add_help=False)
+        p.add_argument(*(["-h", "--help"] if short_help else ["--help"]), action="help",
+                       help="show this help and exit")
         p.add_argument("--port", type=_port, default=int(os.environ.get("DULLAHAN_PORT", DEFAULT_PORT)),
                        help=f"the server's port (default {DEFAULT_PORT})")
         if json_flag:
@@ -76,46 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="start empty: do not restore the saved session, end shells a crashed server left")
     p.add_argument("--takeover", help=argparse.SUPPRESS)   # set by 'restart' for the new server process
-    add("restart", "replace the running server by a new process (the code installed now); shells keep running")
-    add("status", "show the server's state", json_flag=True)
-    add("clients", "list connected browsers and clients", json_flag=True)
-    add("windows", "list windows", json_flag=True)
-    p = add("panes", "list panes, one per line, starting with the pane id", json_flag=True)
-    p.add_argument("--window", type=_id, help="only the panes of this window")
-    p = add("new-window", "open a window", json_flag=True)
-    p.add_argument("--layout", default=None, help="layout template (see 'dullahan layouts')")
-    p = add("layout", "switch a window's layout (panes that no longer fit are hidden, not killed)", json_flag=True)
-    p.add_argument("name", help="layout template")
-    p.add_argument("--window", type=_id, help="window id (default: the active window)")
-    add("layouts", "list layout templates", json_flag=True)
-    p = add("select-window", "make a window the active one")
-    p.add_argument("window", type=_id)
-    p = add("kill-window", "close a window and its panes")
-    p.add_argument("window", type=_id)
-    p = add("kill-pane", "close a pane (its process gets SIGHUP)")
-    p.add_argument("pane", type=_id)
-    p = add("respawn", "restart the shell of a pane whose process has exited", json_flag=True)
-    p.add_argument("pane", type=_id)
-    p = add("rerun", "run again the command a restored pane was running before the restart")
-    p.add_argument("pane", type=_id)
-    p = add("resize-window", "set a window's area in cells (panes follow its layout)")
-    p.add_argument("cols", type=int)
-    p.add_argument("rows", type=int)
-    p.add_argument("--window", type=_id)
-    p = add("send", "type text into a pane")
-    p.add_argument("pane", type=_id)
-    p.add_argument("text")
-    p.add_argument("--enter", action="store_true", help="press Enter after the text")
-    p = add("capture", "print a pane's screen as text (like tmux capture-pane -p)")
-    p.add_argument("pane", type=_id)
-    p.add_argument("--scrollback", action="store_true", help="include the scrollback history")
-    p.add_argument("--ansi", action="store_true", help="keep colours and styles as escape sequences")
-    add("url", "print the ready-to-open URLs")
-    p = add("token", "print the URLs with the current tokens")
-    p.add_argument("--rotate", action="store_true", help="replace both tokens (signs out every browser)")
-    p = add("debug-log", "switch debug log categories, e.g. +pty or +all,-sync")
-    p.add_argument("spec")
-    add("quit", "stop the server (children are hung up and reaped)")
+    for entry in TABLE.values():
+        if entry.cli:
+            _add_command(add, entry)
     p = add("test", "built-in tests")
     tsub = p.add_subparsers(dest="test_command", metavar="TEST")
     tsub.required = True
@@ -151,9 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = _fix_debug_spec(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
-        handler = HANDLERS[args.command]
-        return handler(args) or 0
-    except (CliError, ConfigError, RequestError, NoServer, SpecError) as e:
+        handler = LOCAL.get(args.command)
+        return handler(args) if handler is not None else run_command(args)
+    except CommandError as e:
+        print(f"dullahan: {e.message}", file=sys.stderr)
+        return 2 if e.code in USAGE_CODES else 1
+    except RequestError as e:
+        print(f"dullahan: {e}", file=sys.stderr)
+        return 2 if e.code in USAGE_CODES else 1
+    except (CliError, ConfigError, NoServer, SpecError) as e:
         print(f"dullahan: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -273,182 +250,101 @@ def _log_tail(path: Any, lines: int = 8) -> str:
         return ""
 
 
-# -- client commands -------------------------------------------------------------------------------------
-def _emit(args: argparse.Namespace, result: Any, text: Callable[[Any], str]) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        out = text(result)
-        if out:
-            print(out)
-    return 0
+# -- commands of the table: the parser and one runner for them all ----------------------------------------
+def _add_command(add: Callable[..., argparse.ArgumentParser], entry: Command) -> None:
+    """A subcommand whose arguments are the entry's fields (their Option says how they are written)."""
+    options = entry.options()
+    short_help = not any("-h" in o.flags or "-h" in o.consts for _n, _t, o in options)
+    p = add(entry.name, entry.help, json_flag=entry.listing, short_help=short_help)
+    for name, hint, option in options:
+        base = _base_type(hint)
+        if option.consts:
+            group = p.add_mutually_exclusive_group()
+            for flag, value in option.consts.items():
+                group.add_argument(flag, dest=name, action="store_const", const=value, help=option.help or None)
+                option = Option(help="")   # say it once
+        elif not option.flags:
+            p.add_argument(name, metavar=option.metavar or name.upper(), help=option.help or None,
+                           nargs="*" if option.rest else ("?" if _optional(entry, name) else None),
+                           type=_converter(base))
+        elif base is bool:
+            p.add_argument(*option.flags, dest=name, action="store_true", default=None, help=option.help or None)
+        else:
+            p.add_argument(*option.flags, dest=name, metavar=option.metavar, type=_converter(base),
+                           help=option.help or None)
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    def text(s: dict[str, Any]) -> str:
-        lines = [
-            f"dullahan {s['version']} pid {s['pid']} port {s['port']} bind {s['bind']}"
-            f" {'tls' if s['tls'] else 'plain'} up {_duration(s['uptime'])}",
-            f"windows {s['windows']}  panes {s['panes']}  clients {s['clients']}",
-            f"log {s['log']}",
-            f"debug {','.join(s['debug']) or 'off'}  errors logged {s['errors_logged']}",
-        ]
-        if s.get("templates_error"):
-            lines.append(f"layout templates: {s['templates_error']}")
-        lines += _continuity_lines(s)
-        d = s.get("disconnects") or {}
-        lines.append("disconnects " + (", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"))
-        return "\n".join(lines)
-    return _emit(args, call(args.port, "status"), text)
+def _optional(entry: Command, name: str) -> bool:
+    return any(f.name == name and f.required is False for f in msgspec.structs.fields(entry.args))
 
 
-def _continuity_lines(s: dict[str, Any]) -> list[str]:
-    lines = []
-    keeper = s.get("keeper") or {}
-    if keeper:
-        lines.append(f"keeper pid {keeper.get('pid')}" if keeper.get("connected")
-                     else f"keeper: none ({keeper.get('error') or 'shells end with the server'})")
-    st = s.get("state") or {}
-    if st:
-        size = st.get("bytes")
-        saved = st.get("saved_at")
-        when = f"saved {_duration(max(0.0, time.time() - saved))} ago" if saved else "not saved yet"
-        line = f"state {_size(size) if size is not None else 'none'}, {when} ({st.get('path')})"
-        if st.get("dropped_rows"):
-            line += f"; {st['dropped_rows']} history rows left out by the caps"
-        if st.get("screens_left_out"):
-            line += f"; {st['screens_left_out']} screens left out by the cap"
-        lines.append(line)
-        if st.get("error"):
-            lines.append(f"state save error: {st['error']}")
-        if st.get("load_error"):
-            lines.append(f"state load error: {st['load_error']}")
-    notice = s.get("restart_notice")
-    if notice:
-        lines.append(f"continues a previous server ({notice['kind']}, {notice.get('from') or '?'} → {notice['to']}"
-                     f" at {notice['at']})")
-    return lines
+def _base_type(hint: Any) -> Any:
+    """The plain type under Annotated/Optional layers (int, str, bool, list, tuple ...)."""
+    while True:
+        origin = typing.get_origin(hint)
+        if origin is typing.Annotated:
+            hint = typing.get_args(hint)[0]
+        elif origin in (typing.Union, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        else:
+            return origin or hint
 
 
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
+def _converter(base: Any) -> Callable[[str], Any]:
+    """How a word becomes the argument's value; range checks are the table's (one validator)."""
+    if base is int:
+        return _integer
+    if base is tuple:
+        return lambda word: [_integer(part) for part in word.split(",")]
+    if base is typing.Any:
+        return _json_value
+    return str
 
 
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+def _integer(word: str) -> int:
+    if not word.strip().lstrip("-+").isdigit():
+        raise argparse.ArgumentTypeError(f"not a number: {word[:40]!r}")
+    if len(word) > 20:
+        raise argparse.ArgumentTypeError(f"number out of range: {word[:20]}...")
+    return int(word)
 
 
-def cmd_windows(args: argparse.Namespace) -> int:
-    def text(ws: list[dict[str, Any]]) -> str:
-        return "\n".join(
-            f"{w['id']}{'*' if w['active'] else ' '} {w['layout']:<10} {w['cols']}x{w['rows']}"
-            f"  panes {' '.join(str(p) if p else '-' for p in w['panes'])}"
-            + (f"  hidden {' '.join(map(str, w['hidden']))}" if w["hidden"] else "") for w in ws)
-    return _emit(args, call(args.port, "windows"), text)
-
-
-def _pane_line(p: dict[str, Any]) -> str:
-    state = "running" if p["running"] else (p["exit"]["text"] if p.get("exit") else "starting")
-    where = f"window {p['window']} slot {p['slot']}" if p["visible"] else f"window {p['window']} hidden"
-    title = f"  {p['title']}" if p.get("title") else ""
-    return f"{p['id']}  {where}  {p['cols']}x{p['rows']}  pid {p['pid']}  {state}{title}"
-
-
-def cmd_panes(args: argparse.Namespace) -> int:
-    result = call(args.port, "panes", {"window": args.window} if args.window else {})
-    return _emit(args, result, lambda ps: "\n".join(_pane_line(p) for p in ps))
-
-
-def cmd_new_window(args: argparse.Namespace) -> int:
-    result = call(args.port, "new-window", {"layout": args.layout} if args.layout else {})
-    return _emit(args, result, lambda w: f"window {w['id']} ({w['layout']}): panes "
-                 + " ".join(str(p) for p in w["panes"]))
-
-
-def cmd_layout(args: argparse.Namespace) -> int:
-    request: dict[str, Any] = {"layout": args.name}
-    if args.window:
-        request["window"] = args.window
-    result = call(args.port, "layout", request)
-    return _emit(args, result, lambda w: f"window {w['id']} ({w['layout']}): panes "
-                 + " ".join(str(p) if p else "-" for p in w["panes"])
-                 + (f", hidden {' '.join(map(str, w['hidden']))}" if w["hidden"] else ""))
-
-
-def cmd_layouts(args: argparse.Namespace) -> int:
-    def text(r: dict[str, Any]) -> str:
-        lines = ["builtin: " + " ".join(r["builtin"])]
-        if r["user"]:
-            lines.append("user:    " + " ".join(sorted(r["user"])))
-        if r.get("error"):
-            lines.append(f"error:   {r['error']}")
-        return "\n".join(lines)
-    return _emit(args, call(args.port, "layouts"), text)
-
-
-def _simple(cmd: str, *fields: str, out: Callable[[Any], str] | None = None) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        result = call(args.port, cmd, {f: getattr(args, f) for f in fields})
-        return _emit(args, result, out or (lambda _r: ""))
-    return handler
-
-
-def cmd_send(args: argparse.Namespace) -> int:
-    call(args.port, "send", {"pane": args.pane, "text": args.text, "enter": args.enter})
-    return 0
-
-
-def cmd_capture(args: argparse.Namespace) -> int:
-    result = call(args.port, "capture", {"pane": args.pane, "scrollback": args.scrollback, "ansi": args.ansi})
-    text = result["text"]
-    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-    return 0
-
-
-def _urls_text(u: dict[str, str]) -> str:
-    return f"master: {u['master']}\nview:   {u['view']}"
-
-
-def cmd_token(args: argparse.Namespace) -> int:
-    return _emit(args, call(args.port, "token", {"rotate": args.rotate}), _urls_text)
-
-
-def cmd_debug_log(args: argparse.Namespace) -> int:
-    parse_spec(args.spec)   # a bad spec is a usage error caught before the round trip
-    result = call(args.port, "debug-log", {"spec": args.spec})
-    print("debug categories: " + (",".join(result["enabled"]) or "none"))
-    return 0
-
-
-def cmd_clients(args: argparse.Namespace) -> int:
-    def text(cs: list[dict[str, Any]]) -> str:
-        if not cs:
-            return "no clients"
-        return "\n".join(
-            f"{c['id']}  {c['role']:<6} {c['address']:<22} {'tls ' + c.get('tls_version', '') if c['tls'] else 'plain'}"
-            f"  rtt {c['rtt_ms'] if c['rtt_ms'] is not None else '-'} ms  {c['frames_per_s']:.1f} fps"
-            f"  out {c['bytes_out']} B  in {c['bytes_in']} B  in-flight {c['in_flight']}"
-            f"{'  congested' if c['congested'] else ''}" for c in cs)
-    return _emit(args, call(args.port, "clients"), text)
-
-
-def cmd_quit(args: argparse.Namespace) -> int:
-    paths = RuntimePaths.for_port(args.port)
+def _json_value(word: str) -> Any:
     try:
-        call(args.port, "quit")
+        return json.loads(word)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Any command of the table: check the arguments here (the same validator the server uses), send them,
+    print the result as the entry renders it, or as JSON with --json."""
+    entry = lookup(args.command)
+    raw = {name: getattr(args, name) for name, _hint, _opt in entry.options() if getattr(args, name, None) is not None}
+    entry.parse(raw)
+    try:
+        result = call(args.port, entry.name, raw)
     except NoServer:
         # A crashed server may have left its shells in the keeper: quitting ends them too.
-        if not _end_orphaned_keeper(args.port):
-            raise
-        return 0
+        if entry.name == "quit" and _end_orphaned_keeper(args.port):
+            return 0
+        raise
+    if entry.name == "quit":
+        _wait_gone(args.port)
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2, default=str))
+    elif entry.text is not None and result is not None:
+        out = entry.text(result)
+        if out:
+            sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return 0
+
+
+def _wait_gone(port: int) -> None:
+    paths = RuntimePaths.for_port(port)
     deadline = time.monotonic() + 10
     while paths.pidfile.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    return 0
 
 
 def _end_orphaned_keeper(port: int) -> bool:
@@ -470,6 +366,8 @@ def _end_orphaned_keeper(port: int) -> bool:
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
+    """``restart`` runs in the server like any command; here we also wait until the new server answers and
+    say how long it all took."""
     started = time.monotonic()
     before = call(args.port, "status", timeout=10)
     result = call(args.port, "restart", timeout=180)
@@ -483,8 +381,10 @@ def cmd_restart(args: argparse.Namespace) -> int:
         if time.monotonic() > deadline:
             raise CliError(f"the new server (pid {result['pid']}) took over but does not answer")
         time.sleep(0.02)
-    elapsed = time.monotonic() - started
-    print(f"restarted in {elapsed:.2f} s: pid {before['pid']} → {result['pid']} "
+    if getattr(args, "json", False):
+        print(json.dumps({**result, "command_seconds": round(time.monotonic() - started, 3)}, indent=2))
+        return 0
+    print(f"restarted in {time.monotonic() - started:.2f} s: pid {before['pid']} → {result['pid']} "
           f"(dullahan {result['from']} → {result['to']}); {result['panes']} panes kept, "
           f"output paused {result['paused'] * 1000:.0f} ms")
     return 0
@@ -495,27 +395,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     return run_soak_cli(args)
 
 
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+# Commands that run here rather than in a server.
+LOCAL: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
-    "status": cmd_status,
-    "clients": cmd_clients,
-    "windows": cmd_windows,
-    "panes": cmd_panes,
-    "new-window": cmd_new_window,
-    "layout": cmd_layout,
-    "layouts": cmd_layouts,
-    "select-window": _simple("select-window", "window"),
-    "kill-window": _simple("kill-window", "window"),
-    "kill-pane": _simple("kill-pane", "pane"),
-    "respawn": _simple("respawn", "pane", out=_pane_line),
-    "rerun": _simple("rerun", "pane", out=lambda r: f"pane {r['pane']}: {r['command']}"),
     "restart": cmd_restart,
-    "resize-window": _simple("resize-window", "cols", "rows", "window"),
-    "send": cmd_send,
-    "capture": cmd_capture,
-    "url": _simple("url", out=_urls_text),
-    "token": cmd_token,
-    "debug-log": cmd_debug_log,
-    "quit": cmd_quit,
     "test": cmd_test,
 }

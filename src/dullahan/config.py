@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import stat
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+
+from dullahan.validation import explain
 
 DEFAULT_PORT = 7681
 MAX_CONFIG_BYTES = 256 * 1024
@@ -85,8 +86,6 @@ class RuntimePaths:
 
 
 Seconds = float
-_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-          "array": "a list", "object": "an object", "null": "null"}
 
 
 def _within(lo: float, hi: float) -> msgspec.Meta:
@@ -120,6 +119,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_connections: Annotated[int, _within(1, 10_000)] = 64
     frames_in_flight: Annotated[int, _within(1, 64)] = 3
     frame_interval: Annotated[Seconds, _within(0.001, 1.0)] = 1 / 60
+    master_grace: Annotated[Seconds, _within(0, 3600)] = 60.0   # a vanished master's role is kept this long
+    # Kitty graphics. Off: programs are told nothing (queries go unanswered) and images are dropped.
+    images: bool = True
+    # Decoded bytes of images a pane keeps (half on each of its two screens), and all panes together:
+    # every pane gets the same share of the total, at most the per-pane limit.
+    image_storage_per_pane: Annotated[int, _within(1 << 20, 4 << 30)] = 64 << 20
+    image_storage_total: Annotated[int, _within(1 << 20, 64 << 30)] = 256 << 20
+    # Let programs send images by file name, temporary file or shared memory (read as the server's user).
+    image_file_media: bool = False
     # Saved session state (README, "What survives what"): how often it is written while something changes,
     # how much scrollback of each pane it keeps, and how large it may grow in all (compressed bytes).
     state_save_interval: Annotated[Seconds, _within(0.5, 3600)] = 3.0
@@ -146,7 +154,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         try:
             return msgspec.convert(merged, cls)
         except msgspec.ValidationError as e:
-            raise ConfigError(f"{origin}: {_explain(str(e))}") from None
+            raise ConfigError(f"{origin}: {explain(str(e), cls, 'setting')}") from None
 
     def replace(self, **values: Any) -> Settings:
         """A copy with some fields changed, validated like a loaded file."""
@@ -169,35 +177,6 @@ def _shell_argv(value: object, origin: str) -> list[str]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)):
         raise ConfigError(f"{origin}: 'shell' must be a command line or a list of strings")
     return value
-
-
-def _explain(error: str) -> str:
-    """msgspec's validation message in the words of a settings file: which key, what it must be."""
-    message, _, where = error.partition(" - at `$.")
-    key = where.rstrip("`").split("[", 1)[0].split(".", 1)[0]
-    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
-    if unknown:
-        return f"unknown setting {unknown.group(1)!r}"
-    if message == "Expected `object`, got `array`" or (message.startswith("Expected `object`") and not key):
-        return "the top level must be an object"
-    wrong = re.fullmatch(r"Expected `([\w |]+)`, got `(\w+)`", message)
-    if wrong and key:
-        wanted = " or ".join(_NAMES.get(t.strip(), t.strip()) for t in wrong.group(1).split("|")
-                             if t.strip() != "null")
-        return f"{key!r} must be {wanted}"
-    if key and message.startswith("Expected `"):   # a range or length constraint: say the whole range
-        info = next((f.type for f in msgspec.inspect.type_info(Settings).fields if f.name == key), None)
-        lo, hi = getattr(info, "ge", None), getattr(info, "le", None)
-        if lo is not None and hi is not None:
-            return f"{key} must be within {_num(lo)}..{_num(hi)}"
-        shortest, longest = getattr(info, "min_length", None), getattr(info, "max_length", None)
-        if shortest is not None and longest is not None:
-            return f"{key} must be {shortest} to {longest} characters long"
-    return f"{key}: {message}" if key else message
-
-
-def _num(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def load_json_file(path: Path, what: str) -> Any | None:

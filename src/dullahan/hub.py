@@ -1,93 +1,134 @@
-"""The fan-out between the session and the connected clients.
+"""The fan-out between the session and the connected clients, and the pane states they share.
 
-The hub listens to the session: a pane's output marks that pane dirty for every client, a layout change
-marks the layout dirty. It turns each pane's published view into one shared ``PaneState`` (rows interned
-to content ids once, not once per client) and, for a client scrolled back in a pane, a per-client state
-of history rows. It also holds the master role.
+The hub listens to the session: a pane's output marks that pane dirty for every client's ``Peer``, a
+layout change marks the layout dirty, and each client's sender is woken. It turns each pane's published
+view into one shared ``PaneState`` (rows interned to content ids once, not once per client) and, for a
+client scrolled back in a pane, a state of history rows; it is the ``FrameSource`` every peer builds its
+frames from. Roles and resume belong to its ``Registry``. The hub has no network code: a connection
+attaches its peer with two callbacks, one to wake its sender and one to close it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dullahan.log import log
 from dullahan.session.pane import Pane
 from dullahan.session.session import Session
-from dullahan.shapes import MODE_ALT_SCREEN
+from dullahan.shapes import PaneEvents, StyleTable
+from dullahan.wire.peer import Close, Peer
+from dullahan.wire.registry import Registry
 from dullahan.wire.rows import RowInterner
 from dullahan.wire.sync import PaneState, pane_state
 
-if TYPE_CHECKING:
-    from dullahan.net.client import ClientConnection
+MAX_HISTORY_STATES = 256
 
 
 class SyncHub:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, registry: Registry) -> None:
         self.session = session
+        self.registry = registry
         self.interner = RowInterner()
-        self.clients: dict[int, ClientConnection] = {}
-        self.master: ClientConnection | None = None
+        self._wakers: dict[int, Callable[[], None]] = {}
+        self._closers: dict[int, Callable[[Close], None]] = {}
         self._states: dict[int, tuple[tuple[Any, ...], PaneState]] = {}
+        self._events: dict[int, tuple[tuple[int, int], PaneEvents]] = {}
         self._layout: dict[str, Any] | None = None
-        self._history: dict[tuple[int, int, int], PaneState] = {}
+        self._history: dict[tuple[int, int, int, int, int, int], PaneState] = {}
         session.listeners.append(self)
+
+    @property
+    def styles(self) -> StyleTable:
+        return self.session.styles
+
+    # -- clients -----------------------------------------------------------------------------------
+    def attach(self, peer: Peer, resume: str | None, now: float, wake: Callable[[], None],
+               close: Callable[[Close], None]) -> None:
+        """Admit a peer that said hello; a connection it supersedes is closed (reason ``superseded``)."""
+        superseded = self.registry.admit(peer, resume, now)
+        self._wakers[peer.id] = wake
+        self._closers[peer.id] = close
+        if superseded is None:
+            peer.baseline(self)
+        else:
+            log.info("connection", "client resumed on a new connection", client=peer.id, previous=superseded.id)
+            closer = self._closers.get(superseded.id)
+            if closer is not None:
+                closer(Close("superseded", f"the same page reconnected as client {peer.id}"))
+        peer.mark_layout(self.visible_panes())
+        self._wake_all()
+
+    def detach(self, peer: Peer, now: float, clean: bool) -> None:
+        was_master = self.registry.master is peer
+        self.registry.leave(peer, now, clean)
+        self._wakers.pop(peer.id, None)
+        self._closers.pop(peer.id, None)
+        if was_master:
+            reserved = self.registry.reserved_for is not None
+            log.info("connection", "master left" + ("; the role is kept for its return" if reserved else ""),
+                     client=peer.id, master=self.registry.master.id if self.registry.master else None)
+        self._wake_all()
+
+    def request_master(self, peer: Peer) -> bool:
+        previous = self.registry.master
+        taken = self.registry.request_master(peer)
+        if taken and previous is not peer:
+            log.info("connection", "master role taken", client=peer.id, previous=previous.id if previous else None)
+            self._wake_all()
+        return taken
+
+    def tick(self, now: float) -> float | None:
+        """Expire a kept master role whose grace ran out; returns when to call again."""
+        before = self.registry.master
+        self.registry.expire(now)
+        if self.registry.master is not before:
+            self._wake_all()
+        return self.registry.deadline()
+
+    def peers(self) -> list[Peer]:
+        return list(self.registry.peers.values())
+
+    def _wake_all(self) -> None:
+        for wake in list(self._wakers.values()):
+            wake()
 
     # -- session events ----------------------------------------------------------------------------
     def pane_output(self, pane: Pane) -> None:
-        for client in self.clients.values():
-            client.mark_dirty(pane.id)
+        pane_id = pane.id
+        for peer in self.registry.peers.values():
+            peer.mark_dirty(pane_id)
+        self._wake_all()
 
     def layout_changed(self) -> None:
         self._layout = None
         live = set(self.session.panes)
         for pid in [p for p in self._states if p not in live]:
             del self._states[pid]
-        for client in self.clients.values():
-            client.mark_layout()
+            self._events.pop(pid, None)
+        visible = self.visible_panes()
+        for peer in self.registry.peers.values():
+            peer.mark_layout(visible)
+        self._wake_all()
 
-    # -- clients -----------------------------------------------------------------------------------
-    def add(self, client: ClientConnection) -> None:
-        self.clients[client.id] = client
-        if client.can_master and self.master is None:
-            self._set_master(client)
+    # -- the FrameSource every peer builds from ----------------------------------------------------
+    def begin_frame(self) -> None:
+        """Start a new style epoch if the table outgrew its capacity. Called before a frame collects its
+        pane states, never while it does, so one frame never mixes style ids of two epochs."""
+        if self.session.styles.full:
+            self._new_style_epoch()
 
-    def remove(self, client: ClientConnection) -> None:
-        self.clients.pop(client.id, None)
-        if self.master is client:
-            self.master = None
-            log.info("connection", "master left; the role is free", client=client.id)
-            self._announce_roles()
+    def pane_ids(self) -> Sequence[int]:
+        return list(self.session.panes)
 
-    def request_master(self, client: ClientConnection) -> bool:
-        if not client.can_master:
-            return False
-        if self.master is not client:
-            self._set_master(client)
-        return True
-
-    def _set_master(self, client: ClientConnection) -> None:
-        previous = self.master
-        self.master = client
-        log.info("connection", "master role taken", client=client.id,
-                 previous=previous.id if previous else None)
-        self._announce_roles()
-
-    def role_of(self, client: ClientConnection) -> str:
-        return "master" if self.master is client else "view"
-
-    def _announce_roles(self) -> None:
-        for client in self.clients.values():
-            client.role_changed()
-
-    # -- what clients see --------------------------------------------------------------------------
     def visible_panes(self) -> list[int]:
         session = self.session
         window = session.windows.get(session.active_window) if session.active_window is not None else None
         if window is None:
             return []
-        return [p for p in window.visible() if p in session.panes]
+        return [p for p in window.shown() if p in session.panes]
 
     def layout(self) -> dict[str, Any]:
         if self._layout is None:
@@ -97,28 +138,62 @@ class SyncHub:
                             "templates_error": templates.error}
         return self._layout
 
-    def live_state(self, pane: Pane) -> PaneState | None:
+    def output_bytes(self, pane_id: int) -> int | None:
+        pane = self.session.panes.get(pane_id)
+        return pane.bytes_out if pane is not None else None
+
+    def render_held(self, pane_id: int) -> bool:
+        pane = self.session.panes.get(pane_id)
+        return pane is not None and pane.render_held()
+
+    def events(self, pane_id: int) -> PaneEvents | None:
+        pane = self.session.panes.get(pane_id)
+        if pane is None:
+            return None
+        meta = pane.meta
+        key = (meta.event_seq, meta.bells)
+        cached = self._events.get(pane_id)
+        if cached is None or cached[0] != key:
+            cached = self._events[pane_id] = (key, PaneEvents(meta.bells, tuple(meta.events)))
+        return cached[1]
+
+    def live_state(self, pane_id: int) -> PaneState | None:
         """The pane's shared state; None while its terminal is busy (a fresh view is on its way)."""
+        pane = self.session.panes.get(pane_id)
+        if pane is None:
+            return None
         view = pane.view()
         if view is None:
             return None
         meta = pane.meta
-        exit_json = pane.exit.to_json() if pane.exit else None
-        key = (view.seq, view.rows, meta.title, meta.bells, meta.event_seq, meta.progress, pane.exit)
-        cached = self._states.get(pane.id)
+        key = (view.seq, view.rows, meta.title, meta.progress, pane.exit, pane.failed)
+        cached = self._states.get(pane_id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        state = pane_state(pane.id, view, self.interner, cached[1] if cached else None, title=meta.title,
-                           exit=exit_json, bells=meta.bells, notifications=tuple(meta.notifications),
-                           clipboard=meta.clipboard, progress=meta.progress)
-        self._states[pane.id] = (key, state)
+        exit_json = pane.exit.to_json() if pane.exit else None
+        if pane.failed:
+            exit_json = {"code": None, "signal": None, "text": pane.failed}
+        state = pane_state(pane_id, view, self.interner, cached[1] if cached else None, title=meta.title,
+                           exit=exit_json, progress=meta.progress)
+        self._states[pane_id] = (key, state)
         return state
 
-    def check_style_epoch(self) -> None:
-        """Start a new style epoch if the table outgrew its capacity. Called before a frame collects its
-        pane states, never while it does, so one frame never mixes style ids of two epochs."""
-        if self.session.styles.full:
-            self._new_style_epoch()
+    def history_state(self, pane_id: int, live: PaneState, offset: int) -> PaneState:
+        """The rows ``offset`` rows above the live screen, with the live state's other fields."""
+        pane = self.session.panes[pane_id]
+        key = (pane_id, pane.latest_view().seq, live.scrollback, offset, live.cols, live.rows)
+        state = self._history.get(key)
+        if state is None:
+            _top, rows = pane.history(live.scrollback - offset, live.rows)
+            ids = tuple(self.interner.intern(r) for r in rows)
+            state = PaneState(pane_id, live.cols, len(rows), ids, tuple(rows), None, live.modes, live.scrollback,
+                              offset, live.palette, live.fg, live.bg, live.title, live.exit, live.progress)
+            if len(self._history) >= MAX_HISTORY_STATES:
+                self._history.clear()
+            self._history[key] = state
+        elif (state.title, state.exit, state.progress) != (live.title, live.exit, live.progress):
+            state = replace(state, title=live.title, exit=live.exit, progress=live.progress)
+        return state
 
     def _new_style_epoch(self) -> None:
         """Reset the style table (it outgrew its capacity): every view is read again with new style ids and
@@ -134,65 +209,7 @@ class SyncHub:
         self._states.clear()
         self._history.clear()
         log.info("sync", "style table reset (new epoch)", epoch=session.styles.epoch)
-        for client in self.clients.values():
-            client.mark_all()
-
-    def state_for(self, client: ClientConnection, pane: Pane) -> PaneState | None:
-        """The live state, or this client's scrolled-back view of the pane's history.
-
-        While the client looks at history, new output pushes rows into the scrollback; the offset grows by
-        as much so the rows in view stay put (until the scrollback is full and starts dropping its oldest).
-        """
-        live = self.live_state(pane)
-        scroll = client.offsets.get(pane.id)
-        if scroll is None or live is None:
-            return live
-        offset, anchored = scroll
-        if live.modes & MODE_ALT_SCREEN or live.scrollback == 0:
-            client.offsets.pop(pane.id, None)
-            return live
-        offset = min(live.scrollback, offset + max(0, live.scrollback - anchored))
-        if offset <= 0:
-            client.offsets.pop(pane.id, None)
-            return live
-        client.offsets[pane.id] = (offset, live.scrollback)
-        key = (pane.id, pane.latest_view().seq, live.scrollback, offset, live.cols, live.rows)
-        state = self._history.get(key)
-        if state is None:
-            _top, rows = pane.history(live.scrollback - offset, live.rows)
-            ids = tuple(self.interner.intern(r) for r in rows)
-            state = PaneState(pane.id, live.cols, len(rows), ids, tuple(rows), None, live.modes, live.scrollback,
-                              offset, live.palette, live.fg, live.bg, live.title, live.exit, live.bells,
-                              live.notifications, live.clipboard, live.progress)
-            if len(self._history) > 256:
-                self._history.clear()
-            self._history[key] = state
-        elif (state.title, state.bells, state.exit, state.notifications, state.clipboard, state.progress) != (
-                live.title, live.bells, live.exit, live.notifications, live.clipboard, live.progress):
-            state = replace(state, title=live.title, bells=live.bells, exit=live.exit,
-                            notifications=live.notifications, clipboard=live.clipboard, progress=live.progress)
-        return state
-
-    def scroll(self, client: ClientConnection, pane: Pane, delta: int, to: str | None) -> None:
-        """Move this client's view of a pane's scrollback (negative delta: older rows)."""
-        live = self.live_state(pane)
-        if live is None:
-            view = pane.latest_view()
-            scrollback, alt = view.scrollback, bool(view.modes & MODE_ALT_SCREEN)
-        else:
-            scrollback, alt = live.scrollback, bool(live.modes & MODE_ALT_SCREEN)
-        offset, _anchored = client.offsets.get(pane.id, (0, scrollback))
-        if to == "bottom":
-            offset = 0
-        elif to == "top":
-            offset = scrollback
-        else:
-            offset -= delta
-        offset = max(0, min(offset, scrollback))
-        if alt:
-            offset = 0
-        if offset:
-            client.offsets[pane.id] = (offset, scrollback)
-        else:
-            client.offsets.pop(pane.id, None)
-        client.mark_dirty(pane.id)
+        visible = self.visible_panes()
+        for peer in self.registry.peers.values():
+            peer.mark_layout(visible)
+        self._wake_all()

@@ -16,7 +16,7 @@ from typing import TextIO
 
 CATEGORIES = (
     "server", "config", "connection", "tls", "http", "ws", "auth", "sync", "pty", "pane",
-    "layout", "input", "clipboard", "ipc", "term",
+    "layout", "input", "clipboard", "ipc", "term", "images",
 )
 
 
@@ -51,7 +51,7 @@ def parse_spec(spec: str, current: frozenset[str] = frozenset()) -> frozenset[st
 class Logger:
     def __init__(self) -> None:
         self.enabled: frozenset[str] = frozenset()
-        self._out: TextIO = sys.stderr
+        self._out: TextIO | _Tee = sys.stderr
         self._lock = threading.Lock()
         self.path: str | None = None
         self.errors = 0

@@ -25,16 +25,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dullahan import __version__, tokens
+from dullahan.commands import carry_out
 from dullahan.config import RuntimePaths, Settings
-from dullahan.ipc import commands
-from dullahan.ipc.protocol import RequestError
 from dullahan.ipc.server import IpcServer
 from dullahan.log import SpecError, log
 from dullahan.persist.continuity import ClientStateHooks, Continuity
 from dullahan.session.session import Session
 from dullahan.term.ghostty import check_cell_layout
 
-StopMode = Literal["quit", "handed_off", "abandoned"]
+StopMode = Literal["quit", "failed", "handed_off", "abandoned"]
 
 
 class AlreadyRunning(Exception):
@@ -176,14 +175,15 @@ class Server:
 
     async def restart(self) -> dict[str, Any]:
         """Hand everything to a new server process; this one then stops without touching the shells."""
+        from dullahan.commands.table import FAILED, CommandError
         from dullahan.persist.handoff import HandoffError, hand_over
         if self._restarting or not self._serving:
-            raise RequestError("a restart is already in progress" if self._restarting else "not serving yet")
+            raise CommandError(FAILED, "a restart is already in progress" if self._restarting else "not serving yet")
         self._restarting = True
         try:
             result = await hand_over(self, self.serve_argv())
         except HandoffError as e:
-            raise RequestError(f"restart failed; the server (pid {self.pid}) carries on: {e}") from e
+            raise CommandError(FAILED, f"restart failed; the server (pid {self.pid}) carries on: {e}") from e
         finally:
             self._restarting = False
         self.request_stop(f"restart: handed over to pid {result['pid']}", mode="handed_off")
@@ -201,20 +201,21 @@ class Server:
             return
         self.lock.acquire()
         try:
-            # Listening comes first: a port in use must fail before any shell from before is touched.
             self.session = Session(self.settings, loop, spawn=self.continuity.spawn)
-            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))
-            await self.ipc.start()
-            from dullahan.hub import SyncHub
-            from dullahan.net.web import WebServer
-            self.web = WebServer(self.settings, self.tokens, self.session, SyncHub(self.session))
-            await self.web.start()
             self.continuity.open_session(self.session, self.fresh)
             if not self.session.windows:
                 self.session.new_window(self.settings.initial_layout)
+            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: carry_out(self, cmd, args))
+            await self.ipc.start()
+            from dullahan.hub import SyncHub
+            from dullahan.net.web import WebServer
+            from dullahan.wire.registry import Registry
+            hub = SyncHub(self.session, Registry(self.settings.master_grace))
+            self.web = WebServer(self.settings, self.tokens, self.session, hub, self)
+            await self.web.start()
             self._begin_serving(loop)
         except BaseException:
-            await self._teardown("quit")
+            await self._teardown("failed")
             raise
         log.info("server", "started", version=__version__, pid=self.pid, port=self.settings.port,
                  bind=self.settings.bind, tls=self.settings.tls_cert is not None)
@@ -239,6 +240,7 @@ class Server:
         from dullahan.hub import SyncHub
         from dullahan.net.web import WebServer
         from dullahan.persist.handoff import HandoffError, Takeover, warm_up
+        from dullahan.wire.registry import Registry
         assert self.takeover is not None
         warm_up()
         handoff = Takeover(self.takeover)
@@ -257,8 +259,9 @@ class Server:
                                                         prebuilt)
             if not self.session.windows:
                 raise HandoffError("the handed-over session has no windows")
-            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: commands.dispatch(self, cmd, args))
-            self.web = WebServer(self.settings, self.tokens, self.session, SyncHub(self.session))
+            self.ipc = IpcServer(self.paths.socket, lambda cmd, args: carry_out(self, cmd, args))
+            hub = SyncHub(self.session, Registry(self.settings.master_grace))
+            self.web = WebServer(self.settings, self.tokens, self.session, hub, self)
             handoff.ready()
             inputs = handoff.wait_commit()
         except BaseException as e:
@@ -310,31 +313,36 @@ class Server:
         log.info("server", "stopped")
 
     async def _teardown(self, mode: StopMode) -> None:
-        """``quit``: save, end every shell and the keeper. ``handed_off``: a restart took everything over;
-        close our side only. ``abandoned``: a takeover that did not happen; touch nothing of the old server's."""
+        """``quit``: save, end every shell and the keeper. ``failed``: a start that did not complete; shells it
+        reattached after a crash stay in the keeper for the next try, shells it started end. ``handed_off``: a
+        restart took everything over; close our side only. ``abandoned``: a takeover that did not happen; touch
+        nothing of the old server's."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         session: Session | None = getattr(self, "session", None)
+        outcome = self.continuity.outcome
+        keep_shells = mode in ("handed_off", "abandoned") or (
+            mode == "failed" and outcome is not None and outcome.kind == "crash")
         if mode == "quit" and self._serving:
             await self.continuity.save_now()   # with the shells still running: their commands are recorded
-        if mode != "quit":
-            self.continuity.let_go()
-        elif self.continuity.saver is not None:
+        if self.continuity.saver is not None:
             self.continuity.saver.stop()
         if self.web is not None and mode != "abandoned":
             await self.web.close()
         if getattr(self, "ipc", None) is not None and mode != "abandoned":
-            await self.ipc.close(unlink=mode == "quit")
+            await self.ipc.close(unlink=mode in ("quit", "failed"))
         if session is not None:
-            if mode == "quit":
-                await session.shutdown()
-            else:
+            if keep_shells:
                 session.feeder.stop()
-        if mode == "quit":
-            keeper = self.continuity.keeper
-            if self._serving or (keeper is not None and not keeper.children_at_start):
-                self.continuity.end_keeper()
+            else:
+                await session.shutdown()
+        keeper = self.continuity.keeper
+        if keep_shells or (mode == "failed" and keeper is not None and keeper.children_at_start):
+            self.continuity.let_go()
+        else:
+            self.continuity.end_keeper()
+        if mode in ("quit", "failed"):
             self.lock.release()
         else:
             self.lock.detach()

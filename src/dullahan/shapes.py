@@ -20,7 +20,9 @@ A row is a plain tuple, hashable and compared by content, so caches can be keyed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 Row = tuple[str, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int, str], ...], bool]
 StyleKey = tuple[int, int, int, int]   # fg, bg, flags, underline colour
@@ -96,6 +98,105 @@ class PaneView:
     palette: tuple[tuple[int, int], ...]   # (index, 0xRRGGBB) entries that differ from the default palette
     fg: int                                # default colours as 0xRRGGBB, -1 while nobody changed them (OSC 10/11)
     bg: int
+    images: PaneImages | None = None       # kitty graphics shown on these rows (None: not read)
+
+
+# -- kitty graphics (rules and limits: dullahan.images) -----------------------------------------------
+BELOW_BACKGROUND_Z = -(1 << 31) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePixels:
+    """A stored image's decoded pixels, as Ghostty keeps them (PNG is already decoded to RGBA).
+
+    ``generation`` is Ghostty's stamp for this content: unique across the process, it changes whenever the
+    image is transmitted again, so it identifies the pixels without hashing them.
+    """
+
+    generation: int
+    image_id: int
+    format: str                 # one of BYTES_PER_PIXEL's keys
+    width: int
+    height: int
+    data: bytes = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one image (or a part of it) is drawn, in cells of the viewport and pixels of the terminal.
+
+    ``col``/``row`` is the top-left cell (``row`` is negative for a placement partly scrolled above the
+    viewport); the image is drawn ``x_offset``/``y_offset`` pixels into that cell, ``width`` by ``height``
+    pixels, from the ``src`` rectangle (x, y, width, height) of the image. ``cols``/``rows`` are the cells it
+    covers. A ``virtual`` placement is one run of unicode placeholders (one row high).
+    """
+
+    generation: int             # of the image (ImagePixels.generation)
+    image_id: int
+    placement_id: int
+    col: int
+    row: int
+    cols: int
+    rows: int
+    x_offset: int
+    y_offset: int
+    width: int
+    height: int
+    src: tuple[int, int, int, int]
+    z: int
+    virtual: bool = False
+
+    @property
+    def layer(self) -> str:
+        return layer_of(self.z)
+
+
+@dataclass(frozen=True, slots=True)
+class PaneImages:
+    """A pane's images at one moment: what to draw, bottom to top, and the pixels it needs."""
+
+    generation: int                          # Ghostty's storage stamp (0: never used)
+    cell: tuple[int, int]                    # the terminal's cell size in pixels
+    placements: tuple[Placement, ...]        # visible ones, in drawing order
+    images: Mapping[int, ImagePixels]        # by generation: every image a visible placement shows
+    placed_images: int = 0                   # distinct images with a placement anywhere (also off screen)
+    placements_total: int = 0
+    placed_bytes: int = 0                    # their decoded size
+
+    @property
+    def empty(self) -> bool:
+        return not self.placements
+
+
+NO_IMAGES = PaneImages(0, (0, 0), (), {})
+
+
+def layer_of(z: int) -> str:
+    """Kitty's three layers: ``below_bg`` (under cell backgrounds), ``below_text``, ``above_text``."""
+    if z < BELOW_BACKGROUND_Z:
+        return "below_bg"
+    return "below_text" if z < 0 else "above_text"
+
+
+class PaneEvent(NamedTuple):
+    """Something a program did that each client is told about once: a notification or a clipboard write."""
+
+    seq: int        # per pane, increasing from 1
+    kind: str       # "notify" (OSC 9/777) | "clip" (OSC 52)
+    title: str      # notify: the title; clip: the clipboard (c, s or p)
+    body: str       # notify: the body; clip: the text
+
+
+@dataclass(frozen=True, slots=True)
+class PaneEvents:
+    """A pane's recent events (the last few, oldest first) and its bell count, as one value."""
+
+    bells: int
+    log: tuple[PaneEvent, ...]
+
+    @property
+    def last_seq(self) -> int:
+        return self.log[-1].seq if self.log else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ declare module "node:assert/strict" {
     deepEqual<T>(actual: unknown, expected: T, message?: string): asserts actual is T;
     notDeepEqual(actual: unknown, expected: unknown, message?: string): void;
     throws(fn: () => unknown, expected?: unknown, message?: string): void;
+    rejects(promise: Promise<unknown>, expected?: unknown, message?: string): Promise<void>;
     match(value: string, re: RegExp, message?: string): void;
   }
   const assert: Assert;

@@ -43,12 +43,12 @@ test("a first frame builds the pane; later frames change only what they carry", 
     t: "f", n: 1, layout: LAYOUT, styles: [[1, 1, -1, 1, -1]],
     rows: [901, ["hello", [0, 5, 1]], 902, ["world"], 0, [""]],
     panes: [{ id: 3, size: [10, 3], lines: [901, 902, 0], cursor: [5, 1, "block", true, false], title: "vim",
-      modes: 0, sb: 0, offset: 0, pal: [], fg: -1, bg: -1, exit: null, bell: 0, progress: null }],
+      modes: 0, sb: 0, offset: 0, pal: [], fg: -1, bg: -1, exit: null, progress: null }],
   });
   assert.equal(res.layout, true);
   assert.deepEqual([...res.panes], [3]);
   assert.deepEqual(res.holes, []);
-  assert.deepEqual(res.bells, [], "the first bell value is a baseline");
+  assert.deepEqual(res.bells, []);
   assert.deepEqual(screenText(r, 3), ["hello     ", "world     ", "          "]);
   assert.deepEqual(r.styles.get(1), [1, -1, 1, -1]);
   const pane = r.panes.get(3);
@@ -78,27 +78,28 @@ test("rows arrive before panes in the same frame and a row referenced but never 
   assert.equal(r.lines(3)[1], undefined);
 });
 
-test("bells ring when the counter grows; notifications and clipboard writes are reported once", () => {
+test("events: notifications, clipboard writes and bells are reported as the server sends them", () => {
   const r = new Replica();
-  r.apply({ t: "f", n: 1, layout: LAYOUT, rows: [1, [""]], panes: [{ id: 3, size: [2, 1], lines: [1], bell: 4 }] });
-  const res = r.apply({ t: "f", n: 2, panes: [{ id: 3, bell: 5, notify: [[7, "<b>t</b>", "body"]], clip: [2, "c", "copied"] }] });
-  assert.deepEqual(res.bells, [3]);
-  assert.deepEqual(res.notify, [{ pane: 3, title: "<b>t</b>", body: "body" }]);
+  r.apply({ t: "f", n: 1, layout: LAYOUT, rows: [1, [""]], panes: [{ id: 3, size: [2, 1], lines: [1] }] });
+  const res = r.apply({ t: "f", n: 2, events: [[3, "bell", 1], [3, "notify", "<b>t</b>", "body"], [3, "clip", "c", "copied"],
+    [9, "bell", 2], [9, "notify", "hidden pane", "done"]] });
+  assert.deepEqual(res.bells, [3, 9], "a bell of a pane in another window is reported too (its tab shows it)");
+  assert.deepEqual(res.notify, [{ pane: 3, title: "<b>t</b>", body: "body" }, { pane: 9, title: "hidden pane", body: "done" }]);
   assert.deepEqual(res.clip, [{ pane: 3, location: "c", text: "copied" }]);
   const again = r.apply({ t: "f", n: 3, panes: [{ id: 3, title: "x" }] });
   assert.deepEqual(again.bells, []);
   assert.deepEqual(again.notify, []);
+  const odd = r.apply({ t: "f", n: 4, events: [null, "x", [1], ["3", "bell", 1], [3, "unknown"]] });
+  assert.deepEqual([odd.bells, odd.notify, odd.clip], [[], [], []], "malformed events are ignored");
 });
 
-test("a layout that no longer shows a pane forgets it, so its return starts from a clean baseline", () => {
+test("a layout that no longer shows a pane forgets it", () => {
   const r = new Replica();
-  r.apply({ t: "f", n: 1, layout: LAYOUT, rows: [1, [""]], panes: [{ id: 3, size: [2, 1], lines: [1], bell: 2 }] });
+  r.apply({ t: "f", n: 1, layout: LAYOUT, rows: [1, [""]], panes: [{ id: 3, size: [2, 1], lines: [1] }] });
   const other = { ...LAYOUT, active: 2, windows: [...LAYOUT.windows, { ...LAYOUT.windows[0], id: 2, slots: [4], active: 4 }] };
-  r.apply({ t: "f", n: 2, layout: other, panes: [{ id: 4, size: [2, 1], lines: [1], bell: 0 }] });
+  r.apply({ t: "f", n: 2, layout: other, panes: [{ id: 4, size: [2, 1], lines: [1] }] });
   assert.deepEqual(visiblePanes(other), [4]);
   assert.equal(r.panes.has(3), false);
-  const back = r.apply({ t: "f", n: 3, layout: LAYOUT, panes: [{ id: 3, size: [2, 1], lines: [1], bell: 9 }] });
-  assert.deepEqual(back.bells, [], "a pane shown again reports its bell count as a baseline");
 });
 
 test("reset empties everything but keeps the same style map object (the renderer holds it)", () => {

@@ -1,8 +1,8 @@
 """The IPC wire format, free of I/O.
 
 A request is one line of JSON: ``{"cmd": "panes", "args": {...}}``. A reply is one line of JSON:
-``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "message"}``. Lines are capped at
-``MAX_LINE`` bytes; arguments are checked by ``Args`` with clear messages.
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "message", "code": "bad_argument"}``. Lines are
+capped at ``MAX_LINE`` bytes; the arguments are checked by the command table (``dullahan.commands``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ MAX_TEXT = 1 << 20
 
 
 class RequestError(Exception):
-    """The request is malformed or an argument is unusable; the message says which and why."""
+    """The request is malformed or the command failed; the message says which and why, ``code`` how
+    (the command table's error codes: ``bad_argument``, ``not_found``, ``failed`` ...)."""
+
+    def __init__(self, message: str, code: str = "failed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,8 @@ def encode_request(cmd: str, args: dict[str, Any] | None = None) -> bytes:
     return json.dumps({"cmd": cmd, "args": args or {}}, separators=(",", ":")).encode() + b"\n"
 
 
-def encode_reply(result: Any = None, error: str | None = None) -> bytes:
-    body = {"ok": False, "error": error} if error is not None else {"ok": True, "result": result}
+def encode_reply(result: Any = None, error: str | None = None, code: str = "failed") -> bytes:
+    body = {"ok": False, "error": error, "code": code} if error is not None else {"ok": True, "result": result}
     return json.dumps(body, separators=(",", ":"), default=str).encode() + b"\n"
 
 
@@ -63,50 +68,5 @@ def decode_reply(line: bytes) -> Any:
     if not isinstance(obj, dict) or "ok" not in obj:
         raise RequestError("the server sent a malformed reply")
     if not obj["ok"]:
-        raise RequestError(str(obj.get("error") or "unknown error"))
+        raise RequestError(str(obj.get("error") or "unknown error"), str(obj.get("code") or "failed"))
     return obj.get("result")
-
-
-class Args:
-    """Typed access to a request's arguments; every getter validates and names the argument on error."""
-
-    def __init__(self, args: dict[str, Any], allowed: set[str]) -> None:
-        unknown = set(args) - allowed
-        if unknown:
-            raise RequestError(f"unknown arguments: {', '.join(sorted(unknown))}")
-        self._args = args
-
-    def int(self, name: str, lo: int, hi: int, default: int | None = None) -> int:
-        value = self._args.get(name, default)
-        if value is None:
-            raise RequestError(f"missing argument '{name}'")
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                value = int(value)
-            else:
-                raise RequestError(f"'{name}' must be an integer, got {value!r:.40}")
-        if not lo <= value <= hi:
-            raise RequestError(f"'{name}' must be within {lo}..{hi}, got {value}")
-        return value
-
-    def opt_int(self, name: str, lo: int, hi: int) -> int | None:
-        return None if self._args.get(name) is None else self.int(name, lo, hi)
-
-    def str(self, name: str, max_len: int, default: str | None = None) -> str:
-        value = self._args.get(name, default)
-        if value is None:
-            raise RequestError(f"missing argument '{name}'")
-        if not isinstance(value, str):
-            raise RequestError(f"'{name}' must be a string")
-        if len(value) > max_len:
-            raise RequestError(f"'{name}' is too long ({len(value)} characters; the limit is {max_len})")
-        return value
-
-    def opt_str(self, name: str, max_len: int) -> str | None:
-        return None if self._args.get(name) is None else self.str(name, max_len)
-
-    def bool(self, name: str, default: bool = False) -> bool:
-        value = self._args.get(name, default)
-        if not isinstance(value, bool):
-            raise RequestError(f"'{name}' must be true or false")
-        return value

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from dullahan.commands.table import CommandError
 from dullahan.ipc.protocol import MAX_LINE, RequestError, decode_request, encode_reply
 from dullahan.log import log
 
@@ -39,7 +40,7 @@ class IpcServer:
         where the path refuses a connection)."""
         # We remove the path ourselves in ``close``; Python 3.13 would also do it on server close, which after a
         # restart would take the new server's socket away.
-        extra = {"cleanup_socket": False} if sys.version_info >= (3, 13) else {}
+        extra: dict[str, Any] = {"cleanup_socket": False} if sys.version_info >= (3, 13) else {}
         if sock is not None:
             self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_LINE + 1, **extra)
             return
@@ -54,8 +55,12 @@ class IpcServer:
         os.chmod(self.path, 0o600)
 
     def listening_socket(self) -> socket.socket:
-        assert self._server is not None and self._server.sockets
-        return self._server.sockets[0]   # type: ignore[return-value]
+        # asyncio.Server and uvloop's Server both have ``sockets`` (wrappers with the fileno() a handoff needs);
+        # AbstractServer does not declare it.
+        sockets: list[socket.socket] = list(getattr(self._server, "sockets", None) or [])
+        if not sockets:
+            raise RuntimeError("the control socket is not listening")
+        return sockets[0]
 
     def stop_accepting(self) -> None:
         """Close the listening socket (after a restart handed it over); open connections carry on."""
@@ -114,13 +119,13 @@ class IpcServer:
             request = decode_request(line)
         except RequestError as e:
             self.errors += 1
-            return encode_reply(error=str(e))
+            return encode_reply(error=str(e), code="bad_request")
         log.debug("ipc", "request", cmd=request.cmd)
         try:
             result = await self.dispatch(request.cmd, request.args)
-        except RequestError as e:
+        except CommandError as e:
             self.errors += 1
-            return encode_reply(error=str(e))
+            return encode_reply(error=e.message, code=e.code)
         except Exception as e:   # a bug in one command must not take the server down
             self.errors += 1
             log.error("ipc", "command failed", cmd=request.cmd, error=repr(e))

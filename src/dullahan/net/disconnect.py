@@ -27,14 +27,17 @@ ORIGIN_REJECTED = "origin_rejected"
 PROTOCOL_VIOLATION = "protocol_violation"
 SIZE_VIOLATION = "size_violation"
 RATE_LIMITED = "rate_limited"
+ABUSE = "abuse"                      # far more messages, refusals or unread replies than any browser makes
 TOO_MANY_CONNECTIONS = "too_many_connections"
+SUPERSEDED = "superseded"            # the same page reconnected (resume); this older connection is closed
 SERVER_SHUTDOWN = "server_shutdown"
 SIGNED_OUT = "signed_out"
+SERVER_ERROR = "server_error"        # a bug in one of the connection's own loops (logged as an error)
 UNKNOWN = "unknown"
 
 REASONS = (CLIENT_CLOSE, EOF_WITHOUT_CLOSE, PEER_RESET, TLS_ERROR, PING_TIMEOUT, HELLO_TIMEOUT, AUTH_FAILED,
-           ORIGIN_REJECTED, PROTOCOL_VIOLATION, SIZE_VIOLATION, RATE_LIMITED, TOO_MANY_CONNECTIONS,
-           SERVER_SHUTDOWN, SIGNED_OUT, UNKNOWN)
+           ORIGIN_REJECTED, PROTOCOL_VIOLATION, SIZE_VIOLATION, RATE_LIMITED, ABUSE, TOO_MANY_CONNECTIONS,
+           SUPERSEDED, SERVER_SHUTDOWN, SIGNED_OUT, SERVER_ERROR, UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class LossRecorder(asyncio.Protocol):
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received()  # type: ignore[no-any-return]
+        return self.inner.eof_received()
 
     def pause_writing(self) -> None:
         self.inner.pause_writing()

@@ -16,11 +16,14 @@ import asyncio
 import collections
 import socket
 import ssl
+import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from dullahan.actions import BrowserActions
+from dullahan.commands.table import Host
 from dullahan.config import Settings
 from dullahan.hub import SyncHub
 from dullahan.log import log
@@ -45,13 +48,15 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 MAX_QUERY = 2048
+ROLE_TICK = 0.5
 
 
 class WebServer:
-    def __init__(self, settings: Settings, tokens: Tokens, session: Session, hub: SyncHub) -> None:
+    def __init__(self, settings: Settings, tokens: Tokens, session: Session, hub: SyncHub, host: Host) -> None:
         self.settings = settings
         self.session = session
         self.hub = hub
+        self.actions = BrowserActions(host, hub)
         self.auth = Authenticator(tokens, settings.port)
         self.throttle = FailureThrottle()
         self.tls = self.settings.tls_cert is not None
@@ -88,11 +93,25 @@ class WebServer:
                                      backlog=128, reuse_address=True))
         for site in sites:
             await site.start()
+        self._spawn(self._tick_roles())
         log.info("http", "listening", address=f"{self.settings.bind}:{self.settings.port}",
                  scheme="https" if self.tls else "http")
 
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tick_roles(self) -> None:
+        """Hand a master role kept for a departed master back when its grace runs out."""
+        while not self._closing:
+            self.hub.tick(time.monotonic())
+            await asyncio.sleep(ROLE_TICK)
+
     async def close(self) -> None:
         self._closing = True
+        for task in list(self._background):
+            task.cancel()
         clients = list(self.clients.values())
         await asyncio.gather(*(c.close(Disconnect(dc.SERVER_SHUTDOWN, "server shutting down"), 1001,
                                        "server shutting down") for c in clients), return_exceptions=True)
@@ -117,10 +136,7 @@ class WebServer:
     def tokens_rotated(self, tokens: Tokens) -> None:
         self.auth.set_tokens(tokens)
         for client in list(self.clients.values()):
-            task = asyncio.ensure_future(client.close(Disconnect(dc.SIGNED_OUT, "tokens rotated"), 4001,
-                                                      "tokens rotated"))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(client.close(Disconnect(dc.SIGNED_OUT, "tokens rotated"), 4001, "tokens rotated"))
 
     # -- reporting ---------------------------------------------------------------------------------
     def client_count(self) -> int:
@@ -131,6 +147,9 @@ class WebServer:
 
     def disconnect_counts(self) -> dict[str, int]:
         return dict(self.disconnects)
+
+    def counter_values(self) -> dict[str, int]:
+        return dict(self.counters)
 
     # -- HTTP --------------------------------------------------------------------------------------
     @web.middleware
@@ -212,11 +231,11 @@ class WebServer:
         ws = web.WebSocketResponse(max_msg_size=self.settings.max_message_bytes, autoping=False, heartbeat=None,
                                    compress=False, timeout=2.0)
         await ws.prepare(request)
-        client = ClientConnection(self, ws, request, role)
+        client = ClientConnection(ws, request, role, self.hub, self.actions, self.settings)
         self.clients[client.id] = client
         try:
-            why = await client.serve()
+            ended = await client.serve()
         finally:
             self.clients.pop(client.id, None)
-        self.disconnects[why.reason] += 1
+        self.disconnects[ended.reason] += 1
         return ws

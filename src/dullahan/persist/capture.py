@@ -20,7 +20,8 @@ from dullahan.term.ghostty import PYGHOSTTY_VERSION
 
 def window_records(session: Session) -> list[WindowRecord]:
     return [WindowRecord(id=w.id, layout=w.layout_name, tree=tree_to_json(w.tree), slots=list(w.slots),
-                         hidden=list(w.hidden), active=w.active, cols=w.cols, rows=w.rows, name=w.name)
+                         hidden=list(w.hidden), active=w.active, cols=w.cols, rows=w.rows, name=w.name,
+                         zoomed=w.zoomed, recent=list(w.recent))
             for w in session.windows.values()]
 
 
@@ -37,8 +38,8 @@ def pane_record(pane: Pane, screen: BlobRef | None = None, history_rows: int = 0
         id=pane.id, pid=pane.pid, argv=list(pane.argv), cwd=cwd, cols=view.cols, rows=view.rows, title=meta.title,
         command=command, exit=ExitRecord(pane.exit.code, pane.exit.signal) if pane.exit else None,
         created=pane.created, bytes_out=pane.bytes_out, bytes_in=pane.bytes_in,
-        meta=MetaRecord(bells=meta.bells, event_seq=meta.event_seq, notifications=list(meta.notifications),
-                        clipboard=meta.clipboard, progress=meta.progress),
+        meta=MetaRecord(bells=meta.bells, event_seq=meta.event_seq,
+                        events=[(e.seq, e.kind, e.title, e.body) for e in meta.events], progress=meta.progress),
         screen=screen, history_rows=history_rows, dropped_rows=dropped_rows, input=input_ref)
 
 

@@ -94,12 +94,13 @@ class Continuity:
             self._pending_clients = data
 
     # -- spawning ------------------------------------------------------------------------------------------
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> PtyProcess:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+              cell_px: tuple[int, int] = (0, 0)) -> PtyProcess:
         """A shell for a pane: the keeper's child when there is a keeper, else our own (it then dies with us)."""
         keeper = self.keeper
         if keeper is not None:
             try:
-                return keeper.spawn(argv, env, cwd, cols, rows)
+                return keeper.spawn(argv, env, cwd, cols, rows, cell_px)
             except KeeperLost as e:
                 self.keeper_error = str(e)
                 self.keeper = None
@@ -108,7 +109,7 @@ class Continuity:
         if not self._direct_spawn_logged:
             self._direct_spawn_logged = True
             log.warning("server", "starting shells without a keeper: they end if the server crashes")
-        return PtyProcess.spawn(argv, env, cwd, cols, rows)
+        return PtyProcess.spawn(argv, env, cwd, cols, rows, cell_px)
 
     def _open_keeper(self, fresh: bool) -> KeeperClient | None:
         try:

@@ -246,15 +246,17 @@ def handoff_state(server: Server, pre: Presnapshots, final: bool) -> bytes:
             ref = blobs.add(taken[0], compressed=False) if taken else None
             records.append(capture.pane_record(pane, ref, taken[2] if taken else 0))
             continue
+        # After the freeze nothing feeds the terminal: what VTerm keeps besides Ghostty's state is current.
+        title_stack, carry = pane.vt.carried()
         if taken is not None and taken[1] == pane.content_seq:
-            record = capture.pane_record(pane, None, taken[2])
-            records.append(msgspec.structs.replace(record, same_screen=True))
-            continue
-        try:
-            raw = pane.snapshot()
-        except SnapshotError as e:
-            raise HandoffError(f"pane {pane.id} cannot be snapshotted right now ({e}); try again") from e
-        records.append(capture.pane_record(pane, blobs.add(raw, compressed=False), pane.vt.scrollback_rows()))
+            record = msgspec.structs.replace(capture.pane_record(pane, None, taken[2]), same_screen=True)
+        else:
+            try:
+                raw = pane.snapshot()
+            except SnapshotError as e:
+                raise HandoffError(f"pane {pane.id} cannot be snapshotted right now ({e}); try again") from e
+            record = capture.pane_record(pane, blobs.add(raw, compressed=False), pane.vt.scrollback_rows())
+        records.append(msgspec.structs.replace(record, title_stack=title_stack, carry=carry))
     exported = server.continuity.export_clients() if final else None
     clients = blobs.add(exported, compressed=False) if exported else None
     return state.encode(capture.header(session, "handoff", records, clients), blobs.join())
@@ -394,15 +396,16 @@ def warm_up() -> None:
     restored, so that must not be the first time."""
     from dullahan.shapes import StyleTable
     from dullahan.term.encode import InputEncoder
+    from dullahan.term.image_reader import ImageReader
     from dullahan.term.screen import ScreenReader
     from dullahan.term.view import read_view
     from dullahan.term.vt import VTerm
     vt = VTerm.from_snapshot(VTerm(4, 2, 100).snapshot(), 100)
-    reader, encoder = ScreenReader(vt, StyleTable()), InputEncoder(vt)
-    read_view(vt, reader, None, 0)
-    encoder.close()
-    reader.close()
-    vt.close()
+    styles = StyleTable()
+    reader, encoder, images = ScreenReader(vt, styles), InputEncoder(vt), ImageReader(vt, styles)
+    read_view(vt, reader, None, 0, images=images)
+    for done in (images, encoder, reader, vt):
+        done.close()
 
 
 @dataclass

@@ -12,7 +12,7 @@ object per SOCK_SEQPACKET datagram, each request answered by one reply ``{"ok": 
 ``{"ok": false, "error": "..."}``::
 
     {"op": "hello", "protocol": 1}          -> {"protocol", "pid", "children": [{"pid", "exit"}]}
-    {"op": "spawn", "argv", "env", "cwd", "cols", "rows"}   -> {"pid"} + the master fd
+    {"op": "spawn", "argv", "env", "cwd", "cols", "rows", "cell_px"}   -> {"pid"} + the master fd
     {"op": "fd", "pid"}                     -> {"pid", "exit"} + the master fd
     {"op": "status", "pid"}                 -> {"exit": null | {"code", "signal"}}
     {"op": "release", "pid"}                -> {}  (the keeper closes its copy and forgets the shell)
@@ -49,13 +49,14 @@ MAX_ENV = 4096
 MAX_ENV_VALUE_CHARS = 32 * 1024
 MAX_PATH_CHARS = 4096
 MAX_CELLS = 1000
+MAX_CELL_PX = 1000
 IDLE_EXIT = 60.0
 TICK = 1.0
 GRACE = 0.6
 
 _FIELDS: dict[str, frozenset[str]] = {
     "hello": frozenset({"protocol"}),
-    "spawn": frozenset({"argv", "env", "cwd", "cols", "rows"}),
+    "spawn": frozenset({"argv", "env", "cwd", "cols", "rows", "cell_px"}),
     "fd": frozenset({"pid"}),
     "status": frozenset({"pid"}),
     "release": frozenset({"pid"}),
@@ -78,6 +79,7 @@ class Request:
     cwd: str = "/"
     cols: int = 80
     rows: int = 24
+    cell_px: tuple[int, int] = (0, 0)
 
 
 def _int(obj: dict[str, Any], name: str, lo: int, hi: int) -> int:
@@ -126,8 +128,12 @@ def parse_request(obj: dict[str, Any]) -> Request:
                 raise RequestError("an environment name must not contain '='")
             _text(value, f"environment value {key[:40]!r}", MAX_ENV_VALUE_CHARS, allow_empty=True)
         cwd = _text(obj["cwd"], "'cwd'", MAX_PATH_CHARS)
+        px = obj["cell_px"]
+        if not (isinstance(px, list) and len(px) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_CELL_PX for v in px)):
+            raise RequestError(f"'cell_px' must be [width, height] in 0..{MAX_CELL_PX} pixels")
         return Request(op, argv=args, env=dict(env), cwd=cwd, cols=_int(obj, "cols", 1, MAX_CELLS),
-                       rows=_int(obj, "rows", 1, MAX_CELLS))
+                       rows=_int(obj, "rows", 1, MAX_CELLS), cell_px=(px[0], px[1]))
     return Request(op)
 
 
@@ -283,7 +289,8 @@ class Keeper:
             if len(self.children) >= MAX_CHILDREN:
                 raise RequestError(f"too many shells (limit {MAX_CHILDREN})")
             try:
-                pid, fd = fork_pty(list(request.argv), request.env, request.cwd, request.cols, request.rows)
+                pid, fd = fork_pty(list(request.argv), request.env, request.cwd, request.cols, request.rows,
+                                   request.cell_px)
             except (SpawnError, OSError) as e:
                 raise RequestError(f"cannot start {request.argv[0]!r}: {e}") from None
             self.children[pid] = Child(pid, fd)

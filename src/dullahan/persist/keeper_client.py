@@ -150,11 +150,12 @@ class KeeperClient:
             raise KeeperLost(f"the keeper sent {len(fds)} descriptors instead of one")
         return fds[0]
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> KeptProcess:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+              cell_px: tuple[int, int] = (0, 0)) -> KeptProcess:
         """A shell started by the keeper (PtyProcess.spawn's signature, so a Session can use it as is)."""
         try:
             reply, fds = self._request({"op": "spawn", "argv": argv, "env": env, "cwd": cwd, "cols": cols,
-                                        "rows": rows})
+                                        "rows": rows, "cell_px": list(cell_px)})
         except KeeperRefused as e:
             raise SpawnError(str(e)) from e
         fd = self._one_fd(reply, fds)

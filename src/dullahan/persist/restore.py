@@ -26,6 +26,7 @@ from dullahan.session.pane import Pane
 from dullahan.session.pty import ExitStatus, SpawnError, clamp_size
 from dullahan.session.session import Session, SessionError
 from dullahan.session.window import Window
+from dullahan.shapes import PaneEvent
 from dullahan.term.snapshot import SnapshotError
 from dullahan.term.vt import VTerm
 
@@ -71,21 +72,23 @@ class Outcome:
 
 
 # -- building blocks ----------------------------------------------------------------------------------------
-def terminal(decoded: DecodedState, record: PaneRecord, scrollback_lines: int, outcome: Outcome,
+def terminal(session: Session, decoded: DecodedState, record: PaneRecord, outcome: Outcome,
              strict: bool = False) -> VTerm:
     """The pane's saved terminal; a blank one (the error noted) when it cannot be decoded, unless ``strict``."""
     cols, rows = clamp_size(record.cols, record.rows)
     if record.screen is None:
-        return VTerm(cols, rows, scrollback_lines)
+        return session.blank_terminal(cols, rows)
     try:
-        return VTerm.from_snapshot(decoded.blob(record.screen), scrollback_lines)
+        vt = session.restored_terminal(decoded.blob(record.screen))
     except (SnapshotError, StateError) as e:
         if strict:
             raise StateError(f"pane {record.id}'s terminal cannot be restored: {e}") from e
         outcome.screen_errors[record.id] = str(e)
         log.error("server", "a saved screen could not be restored; the pane starts blank", pane=record.id,
                   error=str(e))
-        return VTerm(cols, rows, scrollback_lines)
+        return session.blank_terminal(cols, rows)
+    vt.carry_on(list(record.title_stack), record.carry)
+    return vt
 
 
 def carry_meta(pane: Pane, record: PaneRecord) -> None:
@@ -94,8 +97,7 @@ def carry_meta(pane: Pane, record: PaneRecord) -> None:
     meta.title, meta.pwd = vt.title, vt.pwd
     meta.bells = record.meta.bells
     meta.event_seq = record.meta.event_seq
-    meta.notifications.extend(record.meta.notifications)
-    meta.clipboard = record.meta.clipboard
+    meta.events.extend(PaneEvent(*event) for event in record.meta.events)
     meta.progress = record.meta.progress
     pane.created = record.created or pane.created
     pane.bytes_out, pane.bytes_in = record.bytes_out, record.bytes_in
@@ -105,11 +107,14 @@ def windows_from(records: Sequence[WindowRecord], keep: set[int]) -> list[Window
     """Windows as saved, without the panes not in ``keep``; windows left empty are dropped."""
     out = []
     for r in records:
+        members = {p for p in r.slots if p is not None} | set(r.hidden)
         window = Window(r.id, layout.parse(r.tree), r.layout, list(r.slots), list(r.hidden), r.active,
-                        *clamp_size(r.cols, r.rows), name=r.name)
+                        *clamp_size(r.cols, r.rows), name=r.name, zoomed=r.zoomed,
+                        recent=[p for p in r.recent if p in members])
         for pane_id in window.pane_ids():
             if pane_id not in keep:
                 window.remove(pane_id)
+        window.recent = [p for p in window.recent if p in window.pane_ids()]
         if window.pane_ids():
             out.append(window)
     return out
@@ -151,7 +156,7 @@ def prebuild(session: Session, decoded: DecodedState) -> dict[int, Pane]:
     panes: dict[int, Pane] = {}
     try:
         for record in decoded.header.panes:
-            vt = terminal(decoded, record, session.settings.scrollback_lines, outcome, strict=True)
+            vt = terminal(session, decoded, record, outcome, strict=True)
             panes[record.id] = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt,
                                                  argv=record.argv)
     except BaseException:
@@ -177,8 +182,9 @@ def prepare_takeover(session: Session, decoded: DecodedState, keeper: KeeperClie
                     raise StateError(f"pane {record.id} keeps a screen that was never handed over")
                 pane = reused
                 pane.cwd, pane.argv = record.cwd, list(record.argv)
+                pane.vt.carry_on(list(record.title_stack), record.carry)
             else:
-                vt = terminal(decoded, record, session.settings.scrollback_lines, outcome, strict=True)
+                vt = terminal(session, decoded, record, outcome, strict=True)
                 pane = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt,
                                          argv=record.argv)
             panes.append(pane)
@@ -256,7 +262,7 @@ def _reattached(session: Session, keeper: KeeperClient, pid: int, pane_id: int, 
             outcome.dropped.append(record.id)
         return None
     if record is not None and decoded is not None:
-        vt = terminal(decoded, record, session.settings.scrollback_lines, outcome)
+        vt = terminal(session, decoded, record, outcome)
         pane = session.make_pane(record.id, record.cols, record.rows, cwd=record.cwd, vt=vt, argv=record.argv)
         carry_meta(pane, record)
     else:
@@ -284,7 +290,7 @@ def reboot_restore(session: Session, decoded: DecodedState) -> Outcome:
     now = time.time()
     panes: list[Pane] = []
     for record in header.panes:
-        vt = terminal(decoded, record, session.settings.scrollback_lines, outcome)
+        vt = terminal(session, decoded, record, outcome)
         vt.feed((LEAVE_ALT_SCREEN if vt.alt_screen() else b"") + RESET_AFTER_PROGRAM
                 + marker(now, record.command, record.id))
         vt.take_effects()

@@ -64,8 +64,7 @@ class MetaRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     bells: int = 0
     event_seq: int = 0
-    notifications: list[tuple[int, str, str]] = []
-    clipboard: tuple[int, str, str] | None = None
+    events: list[tuple[int, str, str, str]] = []    # PaneEvent: seq, kind, title, body
     progress: tuple[int, int] | None = None
 
 
@@ -88,6 +87,8 @@ class PaneRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dropped_rows: int = 0                # history rows the caps left out
     input: BlobRef | None = None         # input not yet written to the program (restart handoff only)
     same_screen: bool = False            # restart handoff: unchanged since the snapshot already handed over
+    title_stack: list[str] = []          # restart handoff: what VTerm keeps outside Ghostty (``VTerm.carried``)
+    carry: bytes = b""
 
 
 class WindowRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -100,6 +101,8 @@ class WindowRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cols: int
     rows: int
     name: str = ""
+    zoomed: int | None = None
+    recent: list[int] = []
 
 
 class StateHeader(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -256,6 +259,8 @@ def check(header: StateHeader, blob_area: int) -> None:
             placed.add(pane_id)
         if window.active is not None and window.active not in members:
             raise StateError(f"window {window.id}'s active pane {window.active} is not one of its panes")
+        if window.zoomed is not None and window.zoomed not in window.slots:
+            raise StateError(f"window {window.id}'s zoomed pane {window.zoomed} is not in one of its slots")
     if placed != set(panes):
         raise StateError(f"panes {sorted(set(panes) - placed)} are in no window")
     if header.active_window is not None and header.active_window not in window_ids:

@@ -26,6 +26,10 @@ class Feedable(Protocol):
         """
         ...
 
+    def feed_crashed(self, error: BaseException) -> None:
+        """``feed_step`` raised: the pane must leave the queue in a state it can report (failed)."""
+        ...
+
 
 class Feeder:
     def __init__(self) -> None:
@@ -56,9 +60,12 @@ class Feeder:
                 pane = self._queue.popleft()
             try:
                 more = pane.feed_step(CHUNK)
-            except Exception as e:   # a broken pane must not stop the thread
-                log.error("term", "feeding a pane failed", error=repr(e))
+            except Exception as e:   # a broken pane must neither stop the thread nor stay half-queued
                 more = False
+                try:
+                    pane.feed_crashed(e)
+                except Exception as e2:
+                    log.error("term", "a failed pane could not be marked failed", error=repr(e2)[:200])
             if more:
                 with self._cv:
                     self._queue.append(pane)   # round-robin between busy panes

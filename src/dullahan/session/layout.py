@@ -42,6 +42,8 @@ MIN_PERCENT = 5.0
 MAX_CELLS = 1000
 # Percentages are floats; a size the user wrote as exactly 5 must not fail after normalising.
 _EPSILON = 1e-9
+# The JSON form rounds sizes to two decimals, so a 5% child can come back as 4.999% once renormalised.
+_ROUNDING_SLACK = 0.01
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 MAX_REPORTED_ERRORS = 10
@@ -112,7 +114,7 @@ def normalize_sizes(values: object, count: int, where: str = "sizes") -> tuple[f
     total = math.fsum(scaled)
     percents = tuple(v / total * 100.0 for v in scaled)
     for i, pct in enumerate(percents):
-        if pct < MIN_PERCENT - _EPSILON:
+        if pct < MIN_PERCENT - _ROUNDING_SLACK:
             raise LayoutError(f"{where}[{i}]: {pct:.2f}% is below the minimum of {MIN_PERCENT:g}%")
     return percents
 
@@ -503,3 +505,249 @@ def sizes_from_divider(
     new[index] = first
     new[index + 1] = pair - first
     return tuple(new)
+
+
+# --- tree surgery -----------------------------------------------------------------------------
+#
+# Operations on one slot of a tree, by its slot number (depth-first leaf order). They return new trees
+# and never change the slot order of the leaves they keep, so a window's list of slots is updated by
+# inserting or deleting one entry.
+
+Direction = Literal["left", "right", "up", "down"]
+DIRECTIONS: tuple[Direction, ...] = ("left", "right", "up", "down")
+
+
+def check_direction(direction: object) -> Direction:
+    if direction not in DIRECTIONS:
+        raise LayoutError(f"direction must be one of {', '.join(DIRECTIONS)}, not {str(direction)[:20]!r}")
+    return direction
+
+
+def axis_of(direction: Direction) -> SplitKind:
+    """The split kind that lays panes out along a direction: a row for left/right, a column for up/down."""
+    return "row" if direction in ("left", "right") else "column"
+
+
+def leaf_paths(node: Node) -> list[tuple[int, ...]]:
+    """The path (child indices from the root) of every leaf, in slot order."""
+    paths: list[tuple[int, ...]] = []
+
+    def walk(current: Node, path: tuple[int, ...]) -> None:
+        if isinstance(current, Leaf):
+            paths.append(path)
+            return
+        for i, child in enumerate(current.children):
+            walk(child, (*path, i))
+    walk(node, ())
+    return paths
+
+
+def _leaf_path(node: Node, slot: int) -> tuple[int, ...]:
+    paths = leaf_paths(node)
+    if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < len(paths):
+        raise LayoutError(f"no slot {slot!r} in a layout of {len(paths)}")
+    return paths[slot]
+
+
+def _node_at(node: Node, path: tuple[int, ...]) -> Node:
+    for index in path:
+        assert isinstance(node, Split)
+        node = node.children[index]
+    return node
+
+
+def split_leaf(node: Node, slot: int, direction: Direction) -> tuple[Node, int]:
+    """Split slot ``slot`` in two along ``direction``; returns the new tree and the new leaf's slot.
+
+    The new leaf goes after the old one for ``right``/``down``, before it for ``left``/``up``. When the
+    leaf's parent is a split of the same kind the new leaf becomes its sibling and the two share the old
+    leaf's percentage (as tmux does); otherwise (or when that split is full, or the halves would fall
+    below 5%) the leaf becomes a 50/50 split of its own, which looks the same.
+    """
+    direction = check_direction(direction)
+    path = _leaf_path(node, slot)
+    if slot_count(node) >= MAX_SLOTS:
+        raise LayoutError(f"a window holds at most {MAX_SLOTS} panes")
+    kind = axis_of(direction)
+    before = direction in ("left", "up")
+    new_slot = slot if before else slot + 1
+    parent = _node_at(node, path[:-1]) if path else None
+    half = parent.sizes[path[-1]] / 2 if isinstance(parent, Split) else 0.0
+    if (isinstance(parent, Split) and parent.kind == kind and len(parent.children) < MAX_CHILDREN
+            and half >= MIN_PERCENT - _EPSILON):
+        index = path[-1]
+        at = index if before else index + 1
+        children = list(parent.children)
+        children.insert(at, Leaf())
+        sizes = list(parent.sizes)
+        sizes[index:index + 1] = [half, half]
+        return _replace_at(node, path[:-1], Split(kind, tuple(children), tuple(sizes))), new_slot
+    if len(path) >= MAX_DEPTH:
+        raise LayoutError(f"cannot split slot {slot}: splits would be nested more than {MAX_DEPTH} deep")
+    return _replace_at(node, path, Split(kind, (Leaf(), Leaf()), (50.0, 50.0))), new_slot
+
+
+def remove_leaf(node: Node, slot: int) -> Node | None:
+    """The tree without slot ``slot`` (None when it was the only one).
+
+    The removed leaf's share goes to its next sibling (the previous one for a last child), as in tmux. A
+    split left with one child is replaced by that child, and a split lifted into a parent of its own kind
+    merges into it, so the tree stays as shallow as it looks.
+    """
+    path = _leaf_path(node, slot)
+    if not path:
+        return None
+    parent_path, index = path[:-1], path[-1]
+    parent = _node_at(node, parent_path)
+    assert isinstance(parent, Split)
+    children = list(parent.children)
+    sizes = list(parent.sizes)
+    heir = index + 1 if index + 1 < len(children) else index - 1
+    sizes[heir] += sizes[index]
+    del children[index], sizes[index]
+    if len(children) > 1:
+        return _replace_at(node, parent_path, Split(parent.kind, tuple(children), tuple(sizes)))
+    survivor = children[0]
+    if not parent_path:
+        return survivor
+    grand_path, parent_index = parent_path[:-1], parent_path[-1]
+    grand = _node_at(node, grand_path)
+    assert isinstance(grand, Split)
+    return _replace_at(node, grand_path, _put_child(grand, parent_index, survivor))
+
+
+def _put_child(split: Split, index: int, child: Node) -> Split:
+    """``split`` with child ``index`` replaced by ``child``, whose children are merged in when it is a split
+    of the same kind and the merged split stays within the limits."""
+    children = list(split.children)
+    sizes = list(split.sizes)
+    if isinstance(child, Split) and child.kind == split.kind:
+        merged = [sizes[index] * share / 100.0 for share in child.sizes]
+        if len(children) - 1 + len(child.children) <= MAX_CHILDREN and min(merged) >= MIN_PERCENT - _EPSILON:
+            children[index:index + 1] = child.children
+            sizes[index:index + 1] = merged
+            return Split(split.kind, tuple(children), tuple(sizes))
+    children[index] = child
+    return Split(split.kind, tuple(children), tuple(sizes))
+
+
+def _parts(box: SplitBox) -> list[int]:
+    """The cell lengths of a split's children along its axis, dividers left out."""
+    gap = 1 if box.kind == "row" else 0
+    length = box.rect.cols if box.kind == "row" else box.rect.rows
+    ends = [offset - gap for offset in box.offsets[1:]] + [length]
+    return [end - start for start, end in zip(box.offsets, ends, strict=True)]
+
+
+def resize_leaf(node: Node, slot: int, direction: Direction, cells: int, cols: int, rows: int) -> Node:
+    """Move a border of slot ``slot`` by ``cells`` towards ``direction``, in a ``cols`` x ``rows`` area.
+
+    As tmux's ``resize-pane -L/-R/-U/-D``: the border moved is the one after the pane in the nearest
+    enclosing split of the matching kind (the one before it when the pane is that split's last child), so
+    ``right`` grows a left pane and shrinks a right one. Space is taken from the panes beyond the border,
+    nearest first, down to their minimum (one cell of content, a title row, and 5% of the split); the
+    border stops early when there is no more room. Returns ``node`` itself when nothing could move.
+    """
+    direction = check_direction(direction)
+    if isinstance(cells, bool) or not isinstance(cells, int) or cells < 1:
+        raise LayoutError(f"resize by a positive number of cells, not {cells!r}")
+    path = _leaf_path(node, slot)
+    kind = axis_of(direction)
+    found = next((depth_ for depth_ in range(len(path) - 1, -1, -1)
+                  if _split_at(node, path[:depth_]).kind == kind), None)
+    if found is None:
+        side = "left or right" if kind == "row" else "above or below"
+        raise LayoutError(f"slot {slot} has no neighbour {side} to resize against")
+    split_path, index = path[:found], path[found]
+    split = _split_at(node, split_path)
+    box = next(b for b in geometry(node, cols, rows).splits if b.path == split_path)
+    parts = _parts(box)
+    available = sum(parts)
+    axis = 0 if kind == "row" else 1
+    floor = math.ceil(available * MIN_PERCENT / 100.0 - _EPSILON)
+    minimums = [max(min_size(child)[axis], floor) for child in split.children]
+    border = index if index < len(parts) - 1 else index - 1
+    grow_first = direction in ("right", "down")
+    # Growing the child before the border takes from those after it, and shrinking it gives to the one after.
+    donors = range(border + 1, len(parts)) if grow_first else range(border, -1, -1)
+    receiver = border if grow_first else border + 1
+    wanted = cells
+    touched = [receiver]
+    for donor in donors:
+        take = min(wanted, max(0, parts[donor] - minimums[donor]))
+        if take:
+            parts[donor] -= take
+            parts[receiver] += take
+            wanted -= take
+            touched.append(donor)
+        if not wanted:
+            break
+    if wanted == cells:
+        return node
+    first, last = min(touched), max(touched)
+    return _replace_at(node, split_path, Split(kind, split.children,
+                                               _rescale(split.sizes, parts, first, last)))
+
+
+def _rescale(sizes: tuple[float, ...], parts: list[int], first: int, last: int) -> tuple[float, ...]:
+    """New percentages for children ``first..last`` in proportion to their new cell lengths, keeping their
+    total (so the children outside that range keep their exact percentages) and the 5% minimum."""
+    group = math.fsum(sizes[first:last + 1])
+    cells = sum(parts[first:last + 1])
+    new = list(sizes)
+    for i in range(first, last + 1):
+        new[i] = group * parts[i] / cells
+    for i in range(first, last + 1):
+        short = MIN_PERCENT - new[i]
+        if short > 0:
+            richest = max(range(first, last + 1), key=lambda j: new[j])
+            new[richest] -= short
+            new[i] = MIN_PERCENT
+    return tuple(new)
+
+
+# --- moving between panes ---------------------------------------------------------------------
+
+
+def _box(rect: Rect) -> tuple[int, int, int, int]:
+    """A pane's whole box, title bar included: (x0, y0, x1, y1), ends exclusive."""
+    return rect.x, rect.y - 1, rect.x + rect.cols, rect.y + rect.rows
+
+
+def _as_leftward(box: tuple[int, int, int, int], direction: Direction) -> tuple[int, int, int, int]:
+    """Mirror and transpose a box so that moving towards ``direction`` becomes moving left."""
+    x0, y0, x1, y1 = box
+    if direction == "right":
+        return -x1, y0, -x0, y1
+    if direction == "up":
+        return y0, x0, y1, x1
+    if direction == "down":
+        return -y1, x0, -y0, x1
+    return box
+
+
+def neighbour(panes: Sequence[Rect | None], index: int, direction: Direction, *, wrap: bool = True,
+              recent: Sequence[int] = ()) -> int | None:
+    """The slot next to slot ``index`` towards ``direction``, or None.
+
+    Candidates lie wholly beyond the pane's edge and overlap it across the direction; the nearest ones
+    win. With ``wrap`` (tmux's behaviour), a pane at the window's edge moves to the farthest panes on the
+    other side instead. Ties go to the slot used most recently (``recent``, most recent first, as tmux
+    does), then to the largest overlap, then to the lowest slot.
+    """
+    direction = check_direction(direction)
+    if not 0 <= index < len(panes) or panes[index] is None:
+        raise LayoutError(f"slot {index!r} is not shown")
+    me = _as_leftward(_box(panes[index]), direction)  # type: ignore[arg-type]
+    boxes = [(j, _as_leftward(_box(r), direction)) for j, r in enumerate(panes) if r is not None and j != index]
+    across = [(j, b, min(me[3], b[3]) - max(me[1], b[1])) for j, b in boxes]
+    across = [c for c in across if c[2] > 0]
+    beyond = [c for c in across if c[1][2] <= me[0]]
+    if not beyond and wrap:
+        beyond = [c for c in across if c[1][0] >= me[2]]
+    if not beyond:
+        return None
+    edge = max(b[2] for _j, b, _o in beyond)   # the nearest edge, or after wrapping the farthest one
+    rank = {slot: i for i, slot in enumerate(recent)}
+    best = min((c for c in beyond if c[1][2] == edge), key=lambda c: (rank.get(c[0], len(rank)), -c[2], c[0]))
+    return best[0]

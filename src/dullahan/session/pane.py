@@ -28,14 +28,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dullahan.images.model import ImageConfig, strip_placeholders
 from dullahan.log import log
 from dullahan.session.feeder import Feeder
 from dullahan.session.pty import ExitStatus, PtyProcess, clamp_size
-from dullahan.shapes import KeyEvent, MouseEvent, PaneView, Row, StyleTable, WheelEvent
+from dullahan.shapes import KeyEvent, MouseEvent, PaneEvent, PaneImages, PaneView, Row, StyleTable, WheelEvent
+from dullahan.term import search as term_search
+from dullahan.term.ansi import styled_text
 from dullahan.term.encode import InputEncoder
-from dullahan.term.ghostty import scroll_viewport
+from dullahan.term.image_reader import ImageReader
 from dullahan.term.screen import ScreenReader
-from dullahan.term.view import read_view
+from dullahan.term.view import read_history, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
 READ_SIZE = 64 * 1024
@@ -43,7 +46,8 @@ INLINE_FEED_MAX = 1024      # an echo or a prompt: parsed at once on the loop; m
 PAUSE_READING_AT = 4 << 20
 RESUME_READING_AT = 512 << 10
 MAX_INPUT_QUEUE = 64 << 20
-MAX_NOTIFICATIONS = 8
+MAX_EVENTS = 8               # notifications and clipboard writes kept for clients that have not seen them
+MAX_FEED_FAILURES = 3        # consecutive failures to parse output before a pane is marked failed
 RENDER_HOLD_TIMEOUT = 0.1
 COMPRESS_AFTER_IDLE = 5.0
 
@@ -55,8 +59,9 @@ class PaneDead(Exception):
     """The pane's process has exited; input cannot be delivered."""
 
 
-Spawn = Callable[[list[str], dict[str, str], str, int, int], PtyProcess]
-"""Starts ``argv`` with ``env`` in ``cwd`` on a PTY of ``cols`` x ``rows`` (``PtyProcess.spawn``, or the keeper's)."""
+Spawn = Callable[[list[str], dict[str, str], str, int, int, tuple[int, int]], PtyProcess]
+"""Starts ``argv`` with ``env`` in ``cwd`` on a PTY of ``cols`` x ``rows`` with cells of ``cell_px`` pixels
+(``PtyProcess.spawn``, or the keeper's)."""
 
 
 class PaneHost(Protocol):
@@ -71,8 +76,7 @@ class PaneMeta:
     title: str = ""
     pwd: str = ""
     bells: int = 0
-    notifications: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS))
-    clipboard: tuple[int, str, str] | None = None          # (seq, location, text)
+    events: deque[PaneEvent] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     progress: tuple[int, int] | None = None               # (state, percent)
     event_seq: int = 0
     render_hold_since: float | None = None
@@ -81,24 +85,28 @@ class PaneMeta:
 class Pane:
     def __init__(self, pane_id: int, *, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
                  scrollback_lines: int, styles: StyleTable, feeder: Feeder, host: PaneHost,
-                 loop: asyncio.AbstractEventLoop, spawn: Spawn = PtyProcess.spawn, vt: VTerm | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop, image_config: ImageConfig | None = None,
+                 spawn: Spawn = PtyProcess.spawn, vt: VTerm | None = None) -> None:
         self.id = pane_id
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.created = time.time()
         cols, rows = clamp_size(cols, rows)
-        self.vt = vt if vt is not None else VTerm(cols, rows, scrollback_lines)
+        self.vt = vt if vt is not None else VTerm(cols, rows, scrollback_lines, image_config)
         self.previous_command: list[str] | None = None   # what ran here before a restore (shown, never re-run)
         self.released = False
         self._spawn = spawn
         self._frozen = False
         self._moved = False             # handed over to a restarted server: input here would be lost
         self.reader = ScreenReader(self.vt, styles)
+        self.images = ImageReader(self.vt, styles)
         self.encoder = InputEncoder(self.vt)
         self.meta = PaneMeta()
         self.proc: PtyProcess | None = None
         self.exit: ExitStatus | None = None
+        self.failed: str | None = None   # why the terminal stopped parsing this pane's output, if it did
+        self._feed_failures = 0
         self.closed = False
         self.bytes_out = 0     # from the program
         self.bytes_in = 0      # to the program
@@ -115,7 +123,7 @@ class Pane:
         self._needs_full_read = False
         self._view_wanted = False
         self._thread_view = False        # _view was read by the terminal thread on request
-        self._effects: deque[TermEffects] = deque()
+        self._effects: deque[tuple[TermEffects, str | None, str | None]] = deque()   # with title, pwd
         self._after_feed_queued = False
         self._reading = False
         self._outq = bytearray()
@@ -128,7 +136,7 @@ class Pane:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         cols, rows = self.vt.size
-        self.adopt(self._spawn(self.argv, self.env, self.cwd, cols, rows))
+        self.adopt(self._spawn(self.argv, self.env, self.cwd, cols, rows, self.vt.cell_px))
         log.debug("pane", "started", pane=self.id, pid=self.pid, argv=" ".join(self.argv))
 
     def adopt(self, proc: PtyProcess) -> None:
@@ -168,6 +176,7 @@ class Pane:
         with self._terminal():
             self.released = True
             self.encoder.close()
+            self.images.close()
             self.reader.close()
             self.vt.close()
 
@@ -248,6 +257,8 @@ class Pane:
         self.reap()
 
     def _ingest(self, data: bytes) -> None:
+        if self.failed is not None:
+            return
         with self._pending_lock:
             idle = not self._scheduled
             if not (idle and len(data) <= INLINE_FEED_MAX):
@@ -267,7 +278,7 @@ class Pane:
             self._feeder.submit(self)
             return
         try:
-            self._feed_locked(data)
+            self._feed_guarded(data)
         finally:
             self._term_lock.release()
         self._after_feed()
@@ -301,8 +312,8 @@ class Pane:
             data = self._take_pending(limit)
             resume = not self._reading and self._pending_size < RESUME_READING_AT
         with self._term_lock:
-            self._feed_locked(data)
-            if self._view_wanted:
+            self._feed_guarded(data)
+            if self._view_wanted and self.failed is None:
                 self._view_wanted = False
                 self._view = self._extract()
                 self._thread_view = True
@@ -312,6 +323,18 @@ class Pane:
         while self._loop_waiting:   # let the event loop take the terminal between chunks
             time.sleep(0.0001)
         return True
+
+    def feed_crashed(self, error: BaseException) -> None:
+        """Terminal thread: ``feed_step`` raised outside the parse itself (reading the view, say). The pane
+        is marked failed and taken off the thread for good, so it cannot wedge itself half-scheduled."""
+        log.error("term", "terminal thread failed on a pane", pane=self.id, error=repr(error)[:200])
+        with self._pending_lock:
+            self.failed = self.failed or f"terminal failed: {error.__class__.__name__}"
+            self._pending.clear()
+            self._pending_size = 0
+            self._scheduled = False
+            self._view_wanted = False
+        self._queue_after_feed()
 
     def _queue_after_feed(self) -> None:
         """Terminal thread: have the loop run ``_after_feed`` once, however many feeds come before it runs."""
@@ -325,43 +348,72 @@ class Pane:
         if low and not self.closed:
             self._start_reading()
 
+    def _feed_guarded(self, data: bytes) -> None:
+        """Parse output (caller holds the terminal lock, on either thread). A failure is logged with the
+        pane's id and the chunk dropped; after a few in a row the pane is marked failed and stops
+        parsing (its program and the other panes carry on)."""
+        if self.failed is not None:
+            return
+        try:
+            self._feed_locked(data)
+        except Exception as e:
+            self._feed_failures += 1
+            log.error("term", "parsing a pane's output failed", pane=self.id, error=repr(e)[:200],
+                      failures=self._feed_failures)
+            if self._feed_failures >= MAX_FEED_FAILURES:
+                self.failed = f"terminal failed: {e.__class__.__name__}"
+                self._needs_full_read = True
+            return
+        self._feed_failures = 0
+
     def _feed_locked(self, data: bytes) -> None:
         self.vt.feed(data)
         self._fed_seq += 1
         effects = self.vt.take_effects()
         if effects:
-            if effects.title_changed:
-                self.meta.title = self.vt.title
-            if effects.pwd_changed:
-                self.meta.pwd = self.vt.pwd
-            self._effects.append(effects)
+            # Read here, under the lock; PaneMeta itself is only written on the loop (``_apply``).
+            title = self.vt.title if effects.title_changed else None
+            pwd = self.vt.pwd if effects.pwd_changed else None
+            self._effects.append((effects, title, pwd))
 
     def _after_feed(self) -> None:
         """Loop thread, after one or more feeds: apply effects, tell the host."""
         self._after_feed_queued = False
         while self._effects:
-            self._apply(self._effects.popleft())
+            self._apply(*self._effects.popleft())
+        if self.failed is not None and self._reading:
+            self._pause_reading()           # nothing parses it any more: leave it in the PTY
         if not self.closed:
             self._host.pane_output(self)
 
-    def _apply(self, fx: TermEffects) -> None:
+    def _apply(self, fx: TermEffects, title: str | None, pwd: str | None) -> None:
+        meta = self.meta
+        if title is not None:
+            meta.title = title
+        if pwd is not None:
+            meta.pwd = pwd
         for reply in fx.replies:
             self._queue_input(reply)
-        meta = self.meta
         if fx.bells:
             meta.bells += fx.bells
-        for title, body in fx.notifications:
+        for note_title, body in fx.notifications:
             meta.event_seq += 1
-            meta.notifications.append((meta.event_seq, title, body))
+            meta.events.append(PaneEvent(meta.event_seq, "notify", note_title, body))
         for location, text in fx.clipboard:
             meta.event_seq += 1
-            meta.clipboard = (meta.event_seq, location, text)
+            meta.events.append(PaneEvent(meta.event_seq, "clip", location, text))
             log.debug("clipboard", "program wrote clipboard", pane=self.id, chars=len(text))
         if fx.progress is not None:
             state, pct = fx.progress
             meta.progress = None if state == 0 else (state, max(0, min(100, pct)))
         if fx.render_hold is not None:
             meta.render_hold_since = time.monotonic() if fx.render_hold else None
+        for message, over_limit in fx.image_refusals:
+            if over_limit:
+                log.warning("images", "image refused", pane=self.id, reply=message,
+                            limit=self.vt.image_config.storage_per_screen)
+            else:
+                log.debug("images", "image command failed", pane=self.id, reply=message)
 
     def render_held(self) -> bool:
         """Whether the program asked to hold rendering (DEC 2026) within the last 100 ms."""
@@ -378,7 +430,7 @@ class Pane:
         is always read up to date: the last frame of a burst is never a stale one.
         """
         view = self._view
-        if view.seq == self._fed_seq:
+        if view.seq == self._fed_seq or self.failed is not None:
             return view
         with self._pending_lock:
             busy = self._scheduled
@@ -387,7 +439,7 @@ class Pane:
         if busy:
             if self._thread_view:
                 self._thread_view = False
-                return view
+                return self._view        # the one the thread published, not the one read above
             return None
         with self._terminal():
             self._view = self._extract()
@@ -408,7 +460,7 @@ class Pane:
         """Read the terminal into a new view (caller holds the terminal lock, or is constructing)."""
         full = self._needs_full_read
         self._needs_full_read = False
-        return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full)
+        return read_view(self.vt, self.reader, getattr(self, "_view", None), self._fed_seq, full, self.images)
 
     def compress_if_idle(self, now: float) -> bool:
         """Compress the terminal once it has been idle for a while (called periodically by the session)."""
@@ -446,8 +498,14 @@ class Pane:
             self._term_lock.release()
 
     def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
+        """The screen as text (``tmux capture-pane -p``), or with ``ansi`` as the page shows it, in SGR."""
         with self._terminal() as vt:
-            return vt.capture(scrollback=scrollback, ansi=ansi)
+            if not ansi:
+                return vt.capture(scrollback=scrollback)
+            styles = StyleTable()
+            rows = self.reader.screen_rows(scrollback, styles)
+            self._needs_full_read = True
+            return strip_placeholders(styled_text(rows, vt.size[0], styles))
 
     def history(self, top: int, count: int) -> tuple[int, list[Row]]:
         """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
@@ -455,16 +513,37 @@ class Pane:
         Moves the viewport there and back under the lock; the next view is then read in full, since
         moving the viewport marks every row dirty.
         """
+        top, got, _images = self._history(top, count, with_images=False)
+        return top, got
+
+    def history_view(self, top: int, count: int) -> tuple[int, list[Row], PaneImages | None]:
+        """``history``, with the kitty graphics placed on those rows (read at the same viewport)."""
+        return self._history(top, count, with_images=True)
+
+    def _history(self, top: int, count: int, with_images: bool) -> tuple[int, list[Row], PaneImages | None]:
         with self._terminal() as vt:
-            total = vt.total_rows()
-            _cols, rows = vt.size
-            top = max(0, min(top, total - rows))
-            scroll_viewport(vt.term, "row", top)
-            self.reader.update()
-            got = [row for _y, row in self.reader.read(dirty_only=False)][:count]
-            scroll_viewport(vt.term, "bottom")
-            self._needs_full_read = True
-            return top, got
+            try:
+                return read_history(vt, self.reader, top, count, self.images if with_images else None)
+            finally:
+                self._needs_full_read = True
+
+    def search(self, query: str, *, case_sensitive: bool = False, limit: int = term_search.DEFAULT_LIMIT,
+               start: tuple[int, int] | None = None, backward: bool = True) -> term_search.SearchResult:
+        """Find text in the whole history and screen; see ``term.search.search``. Rows are ``history``'s."""
+        with self._terminal() as vt:
+            return term_search.search(vt, query, case_sensitive=case_sensitive, limit=limit, start=start,
+                                      backward=backward)
+
+    def rows_around(self, row: int, count: int) -> tuple[int, list[Row]]:
+        """Up to ``count`` rows (at most a screenful) around absolute row ``row``, to show a match: (top, rows).
+
+        ``row`` is in the middle unless the top or the bottom of the screen is nearer.
+        """
+        _cols, screen_rows = self.size
+        count = max(1, min(count, screen_rows))
+        top, rows = self.history(max(0, row - count // 2), screen_rows)
+        first = max(0, min(row - count // 2 - top, len(rows) - count))
+        return top + first, rows[first:first + count]
 
     def resize(self, cols: int, rows: int) -> bool:
         """Resize the PTY (TIOCSWINSZ) and reflow the terminal; False when the size did not change."""
@@ -476,7 +555,7 @@ class Pane:
             self._fed_seq += 1
         if self.proc is not None and self.proc.fd >= 0:
             try:
-                self.proc.resize(cols, rows)
+                self.proc.resize(cols, rows, self.vt.cell_px)
             except OSError as e:
                 log.warning("pty", "resize failed", pane=self.id, error=e.strerror)
         log.debug("pane", "resized", pane=self.id, cols=cols, rows=rows)
@@ -487,6 +566,20 @@ class Pane:
     def size(self) -> tuple[int, int]:
         with self._terminal() as vt:
             return vt.size
+
+    def image_counts(self) -> dict[str, int]:
+        """Kitty graphics in the pane: images with a placement, placements, decoded bytes (as of the latest
+        view, read now unless the terminal thread is busy with the pane)."""
+        images = (self.view() or self._view).images
+        if images is None:
+            return {"images": 0, "image_placements": 0, "image_bytes": 0}
+        return {"images": images.placed_images, "image_placements": images.placements_total,
+                "image_bytes": images.placed_bytes}
+
+    def set_image_storage(self, per_screen: int) -> None:
+        """The pane's new share of the image budget (lowering it evicts its oldest images)."""
+        with self._terminal() as vt:
+            vt.set_image_storage(per_screen)
 
     # -- input: browser/CLI -> program ---------------------------------------------------------------
     def _encode(self, fn: Callable[[InputEncoder], bytes]) -> bytes:

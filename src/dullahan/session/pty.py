@@ -62,12 +62,13 @@ class PtyProcess:
         self.pidfd = os.pidfd_open(pid)
 
     @classmethod
-    def spawn(cls, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> PtyProcess:
-        pid, master = fork_pty(argv, env, cwd, cols, rows)
+    def spawn(cls, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+              cell_px: tuple[int, int] = (0, 0)) -> PtyProcess:
+        pid, master = fork_pty(argv, env, cwd, cols, rows, cell_px)
         return cls(pid, master)
 
-    def resize(self, cols: int, rows: int) -> None:
-        set_winsize(self.fd, cols, rows)
+    def resize(self, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:
+        set_winsize(self.fd, cols, rows, cell_px)
 
     def signal_group(self, sig: int) -> None:
         """Signal the child's process group (it leads its own session), then the child itself."""
@@ -111,11 +112,12 @@ class PtyProcess:
         a process held by the keeper is released there."""
 
 
-def fork_pty(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> tuple[int, int]:
+def fork_pty(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+             cell_px: tuple[int, int] = (0, 0)) -> tuple[int, int]:
     """Start ``argv`` on a new PTY; (child pid, non-blocking master fd). SpawnError when exec fails."""
     master, slave = os.openpty()
     try:
-        set_winsize(master, cols, rows)
+        set_winsize(master, cols, rows, cell_px)
         # The error pipe tells the parent whether exec worked (it is close-on-exec).
         err_r, err_w = os.pipe()
         pid = os.fork()
@@ -137,8 +139,11 @@ def fork_pty(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: in
     return pid, master
 
 
-def set_winsize(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+def set_winsize(fd: int, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:
+    """The PTY's size in cells, and in pixels from the terminal's cell size (programs that draw images,
+    such as kitty's icat, read it; 0 means unknown)."""
+    width, height = min(0xFFFF, cols * cell_px[0]), min(0xFFFF, rows * cell_px[1])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, width, height))
 
 
 def _child(argv: list[str], env: dict[str, str], cwd: str, slave: int, master: int,

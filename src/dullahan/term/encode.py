@@ -1,10 +1,10 @@
 """Browser input -> the bytes a program expects, encoded by Ghostty against the terminal's current modes.
 
-Every byte sequence comes from libghostty-vt's encoders (key, mouse, paste, focus); nothing here writes an
-escape sequence by hand. Before each key or mouse event the encoder is re-synchronised with the terminal
-(``setopt_from_terminal``), so DECCKM, keypad mode, the kitty keyboard flags, modifyOtherKeys, the mouse
-tracking mode and format, bracketed paste (2004) and focus reporting (1004) are always the program's
-current ones.
+Every byte sequence comes from libghostty-vt's encoders (key, mouse, paste, focus), with one exception: the
+C0 control of a Ctrl+character in the legacy keyboard (below). Before each key or mouse event the encoder is
+re-synchronised with the terminal (``setopt_from_terminal``), so DECCKM, keypad mode, the kitty keyboard
+flags, modifyOtherKeys, the mouse tracking mode and format, bracketed paste (2004) and focus reporting (1004)
+are always the program's current ones.
 
 The caller holds the terminal's lock. Nothing here is thread-safe.
 
@@ -25,6 +25,18 @@ How a browser ``KeyboardEvent`` becomes a Ghostty key event:
 - Ctrl+Alt together with a non-ASCII-letter character that the key does not give on a US layout
   (``@`` on a German ``KeyQ``) is AltGr, as Windows browsers report it: Ctrl and Alt are dropped so that
   the character is typed instead of a control sequence.
+
+The legacy keyboard (neither the kitty protocol nor modifyOtherKeys level 2 on) is xterm's with
+modifyOtherKeys off, its default. Ghostty's legacy encoder (``legacy`` in src/input/key_encode.zig, with the
+table in src/input/function_keys.zig) adds xterm's modifyOtherKeys forms and the fixterms ``CSI u`` forms on
+top, even when the program asked for neither: Shift+Enter is ``CSI 27;2;13~``, Ctrl+Shift+F ``CSI 102;6u``,
+Ctrl+; ``CSI 59;5u``, and bash prints their tails (``;2;13~``, ``2;6u``). It has no option to leave them out,
+so ``_xterm_legacy`` gives it only the modifiers xterm reports. Measured on XTerm(379) (modifyOtherKeys 0,
+metaSendsEscape): Shift, Ctrl and Super leave Enter and Escape unchanged; Ctrl and Super leave Tab unchanged and
+Shift+Tab is ``CSI Z`` with or without Alt; Super never changes a character; Ctrl+character is the C0 control
+that Xlib maps it to (``xterm_control``: Ctrl+Shift+F is ^F like Ctrl+F, Ctrl+I a Tab, Ctrl+[ an ESC) or else
+the character itself (Ctrl+; is ``;``); Alt puts an ESC in front. xterm's modifyOtherKeys level 1
+(``CSI > 4 ; 1 m``) is treated as off: Ghostty records only level 2.
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ import unicodedata
 from typing import Any
 
 from dullahan.shapes import KeyEvent, MouseEvent, WheelEvent
-from dullahan.term.ghostty import check, ffi, init_sized, lib
+from dullahan.term.ghostty import check, ffi, get, init_sized, lib
 from dullahan.term.vt import VTerm
 
 __all__ = ["InputEncoder", "KeyEvent", "MouseEvent", "WheelEvent"]
@@ -96,6 +108,13 @@ _US_SYMBOLS = {
     "NumpadEqual": "=",
 }
 _COMPOSING_KEYS = frozenset({"Dead", "Process"})
+# Modifiers that xterm, with modifyOtherKeys off, does not report on these keys (see the module's docstring).
+_XTERM_UNREPORTED_MODS = {
+    lib.GHOSTTY_KEY_ENTER: MOD_SHIFT | MOD_CTRL | MOD_SUPER,
+    lib.GHOSTTY_KEY_NUMPAD_ENTER: MOD_SHIFT | MOD_CTRL | MOD_SUPER,
+    lib.GHOSTTY_KEY_ESCAPE: MOD_SHIFT | MOD_CTRL | MOD_SUPER,
+    lib.GHOSTTY_KEY_TAB: MOD_CTRL | MOD_SUPER,
+}
 # Unicode categories that never count as typed text: controls, format, surrogates, private use, line and
 # paragraph separators. (Unassigned codepoints are allowed: newer emoji than this Python knows.)
 _NOT_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
@@ -195,6 +214,14 @@ class InputEncoder:
         self._mbuf = ffi.new("char[]", _SMALL_BUF)
         self._len = ffi.new("size_t*")
         self._utf8: Any = ffi.NULL   # the key event borrows this buffer: keep it alive
+        # Alt+Enter, whose encoding tells whether modifyOtherKeys level 2 is on (see _modify_other_keys_2).
+        probe = ffi.new("GhosttyKeyEvent*")
+        check(lib.ghostty_key_event_new(ffi.NULL, probe), "key event")
+        self._mok_probe: Any = probe[0]
+        lib.ghostty_key_event_set_action(self._mok_probe, lib.GHOSTTY_KEY_ACTION_PRESS)
+        lib.ghostty_key_event_set_key(self._mok_probe, lib.GHOSTTY_KEY_ENTER)
+        lib.ghostty_key_event_set_mods(self._mok_probe, MOD_ALT)
+        self._probe_buf = ffi.new("char[]", _SMALL_BUF)
         self._size = init_sized("GhosttyMouseEncoderSize")
         self._pos = ffi.new("GhosttyMousePosition*")
         self._any_pressed = ffi.new("bool*")
@@ -213,13 +240,20 @@ class InputEncoder:
             mods |= side
         base = _us_base(code)
         if text and mods & MOD_CTRL and mods & MOD_ALT and not mods & MOD_SUPER and _is_altgr(text, base):
-            mods &= ~(MOD_CTRL | MOD_ALT | MOD_CTRL_SIDE | MOD_ALT_SIDE)
+            mods = _without(mods, MOD_CTRL | MOD_ALT)
+        gkey = ghostty_key(code, key)
+        lib.ghostty_key_encoder_setopt_from_terminal(self._kenc, self.vt.term._t[0])
+        if (action != lib.GHOSTTY_KEY_ACTION_RELEASE and mods & (MOD_SHIFT | MOD_CTRL | MOD_SUPER)
+                and self._legacy_keyboard()):
+            mods, control = _xterm_legacy(gkey, text, base, mods)
+            if control:
+                return control
         unshifted = _unshifted(text, base, bool(mods & MOD_SHIFT))
         consumed = MOD_SHIFT if text and mods & MOD_SHIFT and ord(text[0]) != unshifted else 0
 
         ev_ = self._kev
         lib.ghostty_key_event_set_action(ev_, action)
-        lib.ghostty_key_event_set_key(ev_, ghostty_key(code, key))
+        lib.ghostty_key_event_set_key(ev_, gkey)
         lib.ghostty_key_event_set_mods(ev_, mods)
         lib.ghostty_key_event_set_consumed_mods(ev_, consumed)
         lib.ghostty_key_event_set_composing(ev_, key in _COMPOSING_KEYS)
@@ -227,8 +261,22 @@ class InputEncoder:
         utf8 = text.encode("utf-8", "replace")
         self._utf8 = ffi.new("char[]", utf8) if utf8 else ffi.NULL
         lib.ghostty_key_event_set_utf8(ev_, self._utf8, len(utf8))
-        lib.ghostty_key_encoder_setopt_from_terminal(self._kenc, self.vt.term._t[0])
         return self._encode_key()
+
+    def _legacy_keyboard(self) -> bool:
+        """Neither the kitty keyboard protocol nor modifyOtherKeys level 2 is on (encoder options loaded)."""
+        return not get(self.vt.term, "KITTY_KEYBOARD_FLAGS", "uint8_t") and not self._modify_other_keys_2()
+
+    def _modify_other_keys_2(self) -> bool:
+        """Whether the program turned on modifyOtherKeys level 2 (``CSI > 4 ; 2 m``).
+
+        libghostty-vt keeps this flag but has no getter for it; the key encoder, loaded from the terminal,
+        encodes Alt+Enter as ``CSI 27;3;13~`` exactly when it is on (ESC CR otherwise).
+        """
+        n = self._len
+        r = lib.ghostty_key_encoder_encode(self._kenc, self._mok_probe, self._probe_buf, _SMALL_BUF, n)
+        encoded: bytes = ffi.buffer(self._probe_buf, n[0])[:] if r == 0 else b""
+        return encoded.startswith(b"\x1b[27;")
 
     def _encode_key(self) -> bytes:
         buf, n = self._kbuf, self._len
@@ -368,10 +416,54 @@ class InputEncoder:
         if self._kenc is not None:
             lib.ghostty_key_encoder_free(self._kenc)
             lib.ghostty_key_event_free(self._kev)
+            lib.ghostty_key_event_free(self._mok_probe)
             lib.ghostty_mouse_encoder_free(self._menc)
             lib.ghostty_mouse_event_free(self._mev)
-        self._kenc = self._kev = self._menc = self._mev = None
+        self._kenc = self._kev = self._mok_probe = self._menc = self._mev = None
         self._utf8 = ffi.NULL
+
+
+def _without(mods: int, which: int) -> int:
+    """``mods`` less the modifiers ``which`` and their left/right side bits."""
+    return mods & ~(which | which << 6)
+
+
+def xterm_control(ch: str) -> int | None:
+    """The C0 control xterm sends for Ctrl+``ch`` (one character) with modifyOtherKeys off, or None when it
+    sends ``ch`` itself. Xlib's mapping, as measured on XTerm(379): ``@`` to ``~`` and space keep their low
+    five bits (Ctrl+Shift+F is ^F, Ctrl+{ is ESC), ``2`` is NUL, ``3`` to ``7`` are ESC to US, ``8`` and ``?``
+    are DEL, ``/`` is US; anything else (``;``, ``1``, ``.``) has no control."""
+    c = ord(ch)
+    if 0x40 <= c <= 0x7E or ch == " ":
+        return c & 0x1F
+    if ch == "2":
+        return 0
+    if "3" <= ch <= "7":
+        return c - ord("3") + 0x1B
+    if ch in ("8", "?"):
+        return 0x7F
+    if ch == "/":
+        return 0x1F
+    return None
+
+
+def _xterm_legacy(gkey: int, text: str, base: str, mods: int) -> tuple[int, bytes]:
+    """The modifiers to encode with in the legacy keyboard, or the bytes to send instead (see the module's
+    docstring): (mods, b"") or (mods, control)."""
+    mods = _without(mods, _XTERM_UNREPORTED_MODS.get(gkey, 0))
+    if gkey == lib.GHOSTTY_KEY_TAB and mods & MOD_SHIFT:
+        mods = _without(mods, MOD_ALT)    # xterm: Alt+Shift+Tab is CSI Z too
+    if not text:
+        return mods, b""
+    mods = _without(mods, MOD_SUPER)
+    if not mods & MOD_CTRL:
+        return mods, b""
+    # Non-Latin layouts: the key's US character, as Ghostty does for Ctrl (Ctrl+ф on KeyA is ^A).
+    ch = text if len(text) == 1 and text.isascii() else base
+    control = xterm_control(ch) if ch else None
+    if control is None:
+        return _without(mods, MOD_CTRL), b""
+    return mods, (b"\x1b" if mods & MOD_ALT else b"") + bytes((control,))
 
 
 def _is_altgr(text: str, base: str) -> bool:

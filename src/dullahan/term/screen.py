@@ -38,6 +38,7 @@ from dullahan.term.ghostty import (
     ffi,
     init_sized,
     lib,
+    scroll_viewport,
 )
 from dullahan.term.vt import VTerm
 
@@ -153,6 +154,36 @@ class ScreenReader:
         cols = len(bufs[0]) // 8
         a = np.frombuffer(b"".join(bufs), dtype=_U).reshape(len(ys), cols)
         return self._decode(a, ys, pages, wraps)
+
+    def screen_rows(self, scrollback: bool, styles: StyleTable) -> list[Row]:
+        """The viewport's rows, or with ``scrollback`` every row of the screen, oldest first, decoded into
+        ``styles`` (a capture must not grow the table the clients share).
+
+        Reading history moves the viewport a page at a time and back to the bottom; either way the render
+        state's dirty marks are consumed, so the owner must read its next view in full.
+        """
+        shared, self.styles = self.styles, styles
+        try:
+            if not scrollback:
+                self.update()
+                return [row for _y, row in self.read(dirty_only=False)]
+            total = self.vt.total_rows()
+            _cols, page_rows = self.vt.size
+            out: list[Row] = []
+            try:
+                while len(out) < total:
+                    top = max(0, min(len(out), total - page_rows))   # the last page ends at the bottom
+                    scroll_viewport(self.vt.term, "row", top)
+                    self.update()
+                    page = [row for _y, row in self.read(dirty_only=False)]
+                    if len(page) <= len(out) - top:
+                        break
+                    out += page[len(out) - top:]
+            finally:
+                scroll_viewport(self.vt.term, "bottom")
+            return out
+        finally:
+            self.styles = shared
 
     def _decode(self, a: np.ndarray, ys: list[int], pages: list[int], wraps: list[bool]) -> list[tuple[int, Row]]:
         tag = (a & _U(3)).astype(np.uint8)

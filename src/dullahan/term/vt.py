@@ -4,15 +4,37 @@ Callbacks from libghostty-vt (replies to queries, bell, title, clipboard writes,
 fire inside ``feed`` on whichever thread feeds; they only append to ``TermEffects``, which the owner
 drains with ``take_effects``. Nothing here is thread-safe: the owner serialises every call (see
 ``session.pane``).
+
+A few sequences need this layer, because libghostty-vt parses them in its own way and offers no option or
+callback for them (docs/TERMINAL.md, "Known differences"):
+
+- XTWINOPS 22/23 (push and pop the title): its C API handler does nothing with them (``title_push`` and
+  ``title_pop`` in src/terminal/stream_terminal.zig), so ``VTerm`` keeps the stack;
+- DECSET 40 (allow DECCOLM): refused, so that DECCOLM (``CSI ? 3 h``) is ignored as in xterm by default. A
+  pane's width belongs to its layout; Ghostty would resize its grid to 132 columns behind the PTY's back;
+- an explicit 0 for DCH, IL, DL, SU, CBT, HPR, CHT and VPR does nothing in Ghostty (``csiDispatch`` in
+  src/terminal/stream.zig passes the 0 on as a count) and means 1 in xterm: after Ghostty has done nothing
+  with it, the parameterless form is fed, which does the 1;
+- TBC without a parameter (``CSI g``) is dropped by Ghostty (it wants exactly one) and clears the tab stop at
+  the cursor in xterm: ``CSI 0 g`` is fed after it.
+
+``feed`` finds them in the output (``_WATCHED``), hands Ghostty the bytes up to the end of each one and
+acts there, so that the title pushed is the one set before it in the same read. A sequence split across
+reads is recognised from the unfinished tail kept in ``_carry``. Ghostty's parser goes to its escape state
+on ESC from any state, so ``ESC [`` always starts a control sequence for it too.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dullahan.term import snapshot
+import numpy as np
+
+from dullahan.images.model import ImageConfig, strip_placeholders
+from dullahan.term import images, snapshot
 from dullahan.term.ghostty import (
     Terminal,
     check,
@@ -32,7 +54,18 @@ CLIPBOARD_MAX_BYTES = 1 << 20
 MAX_NOTIFICATION_CHARS = 1024
 MAX_PENDING_EFFECTS = 64
 
+TITLE_STACK_DEPTH = 32      # xterm keeps at least 200; enough for nested programs, bounded for untrusted output
+MAX_STACKED_TITLE_CHARS = 2048
+MODE_ALLOW_DECCOLM = 40
+
 _LOCATIONS = {0: "c", 1: "s", 2: "p"}
+# XTWINOPS 22/23 (Ps: 0 icon and window title, the default; 1 icon only; 2 window title; a third parameter, an
+# index in some terminals, is ignored as xterm does); a DECSET that sets 40; DCH, IL, DL, SU, CBT, HPR, CHT and
+# VPR with an explicit 0; TBC without a parameter. Found by ``_watched``.
+_WATCHED = re.compile(rb"\x1b\[(?:2([23])(?:;([0-9]*)(?:;[0-9]*)?)?t|(\?)(?:[0-9]*;)*0*40(?:;[0-9]*)*h"
+                      rb"|0+([PLMSZaIe])|(g))")
+_WATCHED_UNFINISHED = re.compile(rb"\x1b(?:\[(?:2(?:[23](?:;[0-9]*(?:;[0-9]*)?)?)?|\?[0-9;]*|0+)?)?")
+MAX_CARRY = 64
 
 
 @dataclass
@@ -47,16 +80,19 @@ class TermEffects:
     notifications: list[tuple[str, str]] = field(default_factory=list)   # (title, body)
     progress: tuple[int, int] | None = None                               # (state, percent), last one wins
     render_hold: bool | None = None
+    image_refusals: list[tuple[str, bool]] = field(default_factory=list)  # (reply message, over a limit)
 
     def __bool__(self) -> bool:
         return bool(self.replies or self.bells or self.title_changed or self.pwd_changed or self.clipboard
-                    or self.notifications or self.progress is not None or self.render_hold is not None)
+                    or self.notifications or self.progress is not None or self.render_hold is not None
+                    or self.image_refusals)
 
 
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
-    def __init__(self, cols: int, rows: int, scrollback_lines: int, term: Terminal | None = None) -> None:
+    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None,
+                 term: Terminal | None = None) -> None:
         """A new terminal, or ``term`` (decoded from a snapshot) with this server's options and callbacks."""
         self.scrollback_lines = scrollback_lines
         if term is None:
@@ -66,7 +102,16 @@ class VTerm:
             set_defaults(term)
         self.term: Terminal = term
         self.effects = TermEffects()
+        # The cell size programs are told (CSI 14/16 t) and images are laid out with: close to the
+        # browser's default cell (DejaVu Sans Mono 14 px at line height 1.2 is about 8.4 x 17 px).
         self.cell_px = (8, 16)
+        self.term.resize(cols, rows, *self.cell_px)
+        self.image_config = image_config or ImageConfig()
+        self._image_sink = images.ImageSink(self.image_config)
+        images.configure(self.term, self.image_config)
+        self.title_stack: list[str] = []
+        self._grid_size = (cols, rows)   # what the owner sized it to; DECCOLM may not change it
+        self._carry = b""            # an unfinished watched sequence at the end of the last feed
         self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         t = self.term._t[0]
@@ -154,27 +199,114 @@ class VTerm:
         return True
 
     @classmethod
-    def from_snapshot(cls, blob: bytes, scrollback_lines: int) -> VTerm:
+    def from_snapshot(cls, blob: bytes, scrollback_lines: int, image_config: ImageConfig | None = None) -> VTerm:
         """The terminal a snapshot describes, exactly (SnapshotError when the bytes are not one)."""
         term = snapshot.decode(blob)
         cols, rows = term.size
-        return cls(cols, rows, scrollback_lines, term)
+        return cls(cols, rows, scrollback_lines, image_config, term)
 
     # -- operations --------------------------------------------------------------------------------
     def snapshot(self) -> bytes:
         """The terminal's exact state (``term.snapshot``); SnapshotError while an over-long escape sequence is
-        unfinished."""
+        unfinished. What this layer keeps besides (``carried``) is not in it."""
         return snapshot.encode(self.term)
 
+    def carried(self) -> tuple[list[str], bytes]:
+        """What this layer keeps outside Ghostty's terminal, for a restart: the title stack and the unfinished
+        watched sequence at the end of the last feed."""
+        return list(self.title_stack), self._carry
+
+    def carry_on(self, title_stack: list[str], carry: bytes) -> None:
+        """Take over ``carried`` from the terminal this one was restored from."""
+        self.title_stack = [t[:MAX_STACKED_TITLE_CHARS] for t in title_stack[-TITLE_STACK_DEPTH:]]
+        self._carry = carry[:MAX_CARRY] if _WATCHED_UNFINISHED.fullmatch(carry[:MAX_CARRY]) else b""
+
     def feed(self, data: bytes) -> None:
+        sink = self._image_sink
+        images.feeding(sink)
+        try:
+            self._feed_watched(data)
+        finally:
+            images.feeding(None)
+            sink.decoder_refusal = None   # a decoder refusal belongs to the feed that caused it
+        if sink.refusals:
+            self.effects.image_refusals += sink.refusals
+            sink.refusals = []
+
+    def _feed_watched(self, data: bytes) -> None:
+        """Hand Ghostty the bytes, acting on the sequences we watch at the point they end."""
+        carry = self._carry
+        scan = carry + data if carry else data
+        done = 0
+        for match in _watched(scan):
+            end = match.end() - len(carry)   # > 0: the carry alone is never a whole sequence
+            self._write(data[done:end])
+            done = end
+            self._act_on(match)
+        if done < len(data):
+            self._write(data[done:])
+        tail = scan.rfind(b"\x1b", max(0, len(scan) - MAX_CARRY))
+        self._carry = scan[tail:] if tail >= 0 and _WATCHED_UNFINISHED.fullmatch(scan, tail) else b""
+
+    def _write(self, data: bytes) -> None:
         lib.ghostty_terminal_vt_write(self.term._t[0], data, len(data))
         self.term._raise_cb_err()
+        if self.term.mode(MODE_ALLOW_DECCOLM):
+            self._refuse_deccolm()
+            if self.term.size != self._grid_size:
+                # DECCOLM came in the same DECSET as 40 (``CSI ? 40 ; 3 h``), or after one split across more
+                # than MAX_CARRY bytes of reads: give the grid its size back.
+                self.resize(*self._grid_size)
+
+    def _act_on(self, match: re.Match[bytes]) -> None:
+        push_pop, which, allow_deccolm, zero_count, tab_clear = match.group(1, 2, 3, 4, 5)
+        if allow_deccolm:
+            return   # _write refused it, right after the sequence
+        if zero_count:
+            self._write(b"\x1b[" + zero_count)   # Ghostty did nothing with the 0; this does xterm's 1
+        elif tab_clear:
+            self._write(b"\x1b[0g")
+        elif which in (None, b"", b"0", b"2"):   # 1 is the icon's title, which a pane does not have
+            if push_pop == b"2":
+                self.push_title()
+            else:
+                self.pop_title()
+
+    def _refuse_deccolm(self) -> None:
+        mode = ffi.new("GhosttyTerminalModeConfig*")
+        mode.mode, mode.value = MODE_ALLOW_DECCOLM, False
+        check(lib.ghostty_terminal_set(self.term._t[0], lib.GHOSTTY_TERMINAL_OPT_MODE, mode), "mode 40")
+
+    def push_title(self) -> None:
+        """XTWINOPS 22: save the title; beyond ``TITLE_STACK_DEPTH`` titles the oldest is forgotten."""
+        self.title_stack.append(self.title[:MAX_STACKED_TITLE_CHARS])
+        del self.title_stack[:-TITLE_STACK_DEPTH]
+
+    def pop_title(self) -> None:
+        """XTWINOPS 23: restore the last title saved; nothing happens when none is."""
+        if not self.title_stack:
+            return
+        raw = self.title_stack.pop().encode("utf-8")
+        buf = ffi.new("uint8_t[]", raw) if raw else ffi.NULL
+        value = ffi.new("GhosttyString*")
+        value.ptr, value.len = buf, len(raw)
+        check(lib.ghostty_terminal_set(self.term._t[0], lib.GHOSTTY_TERMINAL_OPT_TITLE, value), "title")
+        self.effects.title_changed = True
+
+    def set_image_storage(self, per_screen: int) -> None:
+        """A new storage limit for each screen's images (lowering it evicts the oldest)."""
+        if not self.image_config.enabled or per_screen == self.image_config.storage_per_screen:
+            return
+        self.image_config = replace(self.image_config, storage_per_screen=per_screen)
+        self._image_sink.config = self.image_config
+        images.set_storage_limit(self.term, per_screen)
 
     def take_effects(self) -> TermEffects:
         effects, self.effects = self.effects, TermEffects()
         return effects
 
     def resize(self, cols: int, rows: int) -> None:
+        self._grid_size = (cols, rows)
         self.term.resize(cols, rows, *self.cell_px)
         set_scrollback(self.term, self.scrollback_lines, cols)
 
@@ -225,8 +357,11 @@ class VTerm:
             out.append(c.r << 16 | c.g << 8 | c.b if r == 0 else -1)
         return out[0], out[1]
 
-    def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
-        """The screen as text like ``tmux capture-pane -p``: visible rows, or history too; SGR kept with ansi."""
+    def capture(self, scrollback: bool = False) -> str:
+        """The screen as plain text like ``tmux capture-pane -p``: visible rows, or history too.
+
+        (With SGR, see ``term.ansi``: Ghostty's VT formatter styles never-written cells.)
+        """
         cols, rows = self.term.size
         sel = init_sized("GhosttySelection")
         if scrollback:
@@ -237,7 +372,7 @@ class VTerm:
             sel.start = self.term.ref(0, 0)[0]
             sel.end = self.term.ref(cols - 1, rows - 1)[0]
         opts = init_sized("GhosttyFormatterTerminalOptions")
-        opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT if ansi else lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
+        opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
         opts.unwrap, opts.trim, opts.selection = False, True, sel
         fmt = ffi.new("GhosttyFormatter*")
         check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, self.term._t[0], opts[0]), "formatter")
@@ -246,14 +381,10 @@ class VTerm:
             lib.ghostty_formatter_format_buf(fmt[0], ffi.NULL, 0, n)
             buf = ffi.new("uint8_t[]", max(n[0], 1))
             check(lib.ghostty_formatter_format_buf(fmt[0], buf, len(buf), n), "format")
-            text = ffi.buffer(buf, n[0])[:].decode("utf-8", "replace")
+            text: bytes = ffi.buffer(buf, n[0])[:]
+            return strip_placeholders(text.decode("utf-8", "replace"))
         finally:
             lib.ghostty_formatter_free(fmt[0])
-        if ansi:
-            text = text.replace("\r\n", "\n")
-            if not text.endswith("\x1b[0m"):
-                text += "\x1b[0m"
-        return text
 
     def compression_activity(self) -> int:
         """A counter that moves whenever the terminal's memory changes shape (new rows, scrolling)."""
@@ -271,6 +402,24 @@ class VTerm:
 
     def close(self) -> None:
         self.term.close()
+
+
+def _watched(data: bytes) -> list[re.Match[bytes]]:
+    """The ``_WATCHED`` sequences in ``data``, in order.
+
+    numpy first picks the ESC [ that could start one (by the bytes after them: ``2`` then ``2`` or ``3``, ``?``,
+    ``g``, or ``0`` then anything but ``m`` and ``;``), and only those are matched: on output dense with SGR
+    this is about five times faster than the regex's own search, which tries every ESC. It costs under 10 %
+    of Ghostty's parsing on the soak generator's coloured, redraw and plain output.
+    """
+    a = np.frombuffer(data + b"\0\0\0", dtype=np.uint8)   # room for the lookahead at the end
+    esc = (a[:-3] == 0x1B) & (a[1:-2] == 0x5B)
+    if not esc.any():
+        return []
+    third, fourth = a[2:-1], a[3:]
+    maybe = esc & (((third == 0x32) & ((fourth == 0x32) | (fourth == 0x33))) | (third == 0x3F) | (third == 0x67)
+                   | ((third == 0x30) & (fourth != 0x6D) & (fourth != 0x3B)))
+    return [m for i in np.flatnonzero(maybe).tolist() if (m := _WATCHED.match(data, i))]
 
 
 def decode_osc52(data: str) -> str:

@@ -278,7 +278,7 @@ class ScriptedClient:
         if transport is None:
             transport = getattr(getattr(ws, "_response", None), "connection", None)
             transport = getattr(transport, "transport", None)
-        return transport  # type: ignore[no-any-return]
+        return transport
 
     def tcp(self) -> tuple[int, int] | None:
         """Kernel byte counters (sent, received) of the live connection."""
@@ -414,10 +414,10 @@ class ScriptedClient:
             await self.key(pane, "Enter", "Enter")
 
     async def resize(self, cols: int, rows: int, window: int | None = None) -> None:
-        body: dict[str, Any] = {"t": "resize", "cols": cols, "rows": rows}
+        args: dict[str, Any] = {"cols": cols, "rows": rows}
         if window is not None:
-            body["w"] = window
-        await self.send(body)
+            args["window"] = window
+        await self.send({"t": "cmd", "c": "resize-window", "a": args})
 
     # -- waiting on the replica ----------------------------------------------------------------------
     async def wait_until(self, predicate: Predicate, timeout: float) -> float:
@@ -468,7 +468,7 @@ class ScriptedClient:
         layout = self.replica.layout or {}
         for window in layout.get("windows", []):
             if window["id"] == layout.get("active"):
-                return window  # type: ignore[no-any-return]
+                return window
         return None
 
     def pane_ids(self) -> list[int]:

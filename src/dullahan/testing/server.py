@@ -118,7 +118,7 @@ class DullahanServer:
     def tokens(self) -> dict[str, str]:
         path = self.config_dir / f"tokens-{self.port}"
         try:
-            return json.loads(path.read_text())  # type: ignore[no-any-return]
+            return json.loads(path.read_text())
         except (OSError, ValueError) as e:
             raise ServerError(f"cannot read the tokens of the server on port {self.port} ({path}): {e}") from e
 

@@ -1,16 +1,17 @@
-"""Client -> server messages: parsing and validation, with no I/O.
+"""Client -> server messages: typed, decoded and validated in one step by msgspec, with no I/O.
 
-Every message is a JSON object with a type ``t``. Every field is checked for type and range; unknown types
-and unknown fields are refused. A refused message produces a ``ProtocolError`` whose ``code`` and message
-go back to the client in an ``error`` reply; it never closes the connection. See docs/PROTOCOL.md.
+Every message is a JSON object whose ``t`` names its type; each type is a frozen ``msgspec.Struct`` below
+whose fields carry their wire names (``p`` for a pane id, ``m`` for modifier bits ...) and their ranges.
+Unknown types and unknown fields are refused. A refused message produces a ``ProtocolError`` whose
+``code`` and message go back to the client in an ``error`` reply; it never closes the connection.
+See docs/PROTOCOL.md.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
 
 from dullahan.shapes import KeyEvent, MouseEvent, WheelEvent
@@ -21,9 +22,16 @@ MAX_CELLS = 1000
 MAX_TEXT_CHARS = 64 * 1024          # typed or IME-committed text in one message
 MAX_PASTE_CHUNK_CHARS = 1 << 20     # one paste message; larger pastes come in chunks (see Paste.more)
 MAX_KEY_FIELD = 32
-MAX_LAYOUT_NAME = 64
+MAX_RESUME_SECRET = 64
+MAX_COMMAND_NAME = 64
 
 SHIFT, CTRL, ALT, META = 1, 2, 4, 8
+
+PaneId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Cell = Annotated[int, msgspec.Meta(ge=0, le=MAX_CELLS - 1)]
+Mods = Annotated[int, msgspec.Meta(ge=0, le=15)]
+KeyField = Annotated[str, msgspec.Meta(max_length=MAX_KEY_FIELD)]
+FrameNo = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 
 
 class ProtocolError(Exception):
@@ -33,287 +41,143 @@ class ProtocolError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Hello:
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    frame: int
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    pane: int
-    event: KeyEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    pane: int
-    data: str
-
-
-@dataclass(frozen=True, slots=True)
-class Paste:
-    pane: int
-    data: str
-    more: bool   # further chunks of the same paste follow
-
-
-@dataclass(frozen=True, slots=True)
-class Mouse:
-    pane: int
-    event: MouseEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Wheel:
-    pane: int
-    event: WheelEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Scroll:
-    pane: int
-    delta: int            # rows; negative scrolls back into history
-    to: str | None        # "top" | "bottom" | None
-
-
-@dataclass(frozen=True, slots=True)
-class Focus:
-    pane: int
-    on: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Resize:
-    window: int | None
-    cols: int
-    rows: int
-
-
-@dataclass(frozen=True, slots=True)
-class SetLayout:
-    window: int | None
-    name: str | None
-    tree: Any
-
-
-@dataclass(frozen=True, slots=True)
-class SetSizes:
-    window: int | None
-    path: tuple[int, ...]
-    sizes: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NewWindow:
-    layout: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class WindowOp:
-    op: str               # select_window | close_window | new_pane
-    window: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PaneOp:
-    op: str               # close_pane | focus_pane | respawn
-    pane: int
-
-
-@dataclass(frozen=True, slots=True)
-class ShowPane:
-    pane: int
-    slot: int
-    window: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class RequestMaster:
+class _Message(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, frozen=True):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Resync:
-    pane: int | None
+def _mods(m: int) -> dict[str, bool]:
+    return {"shift": bool(m & SHIFT), "ctrl": bool(m & CTRL), "alt": bool(m & ALT), "meta": bool(m & META)}
 
 
-@dataclass(frozen=True, slots=True)
-class Ping:
-    id: int
-    ts: float | None
+# -- the connection and its flow control (never refused: the protocol depends on them) ---------------------
+class Hello(_Message, tag="hello", kw_only=True, frozen=True):
+    version: Annotated[int, msgspec.Meta(ge=0, le=1000)] = msgspec.field(name="v")
+    resume: Annotated[str, msgspec.Meta(max_length=MAX_RESUME_SECRET)] | None = None
 
 
-Message = (Hello | Ack | Key | Text | Paste | Mouse | Wheel | Scroll | Focus | Resize | SetLayout | SetSizes
-           | NewWindow | WindowOp | PaneOp | ShowPane | RequestMaster | Resync | Ping)
-
-# Messages only the master may send: everything that changes what the programs see or the layout.
-MASTER_ONLY = (Key, Text, Paste, Mouse, Focus, Resize, SetLayout, SetSizes, NewWindow, WindowOp, PaneOp, ShowPane)
+class Ack(_Message, tag="ack", kw_only=True, frozen=True):
+    frame: FrameNo = msgspec.field(name="f")
 
 
-class _Fields:
-    """Typed, range-checked access to one message's fields."""
-
-    def __init__(self, obj: dict[str, Any], kind: str, allowed: tuple[str, ...]) -> None:
-        unknown = set(obj) - set(allowed) - {"t"}
-        if unknown:
-            raise ProtocolError("bad_field", f"{kind}: unknown field(s) {', '.join(sorted(unknown))[:200]}")
-        self.obj, self.kind = obj, kind
-
-    def _bad(self, name: str, what: str) -> ProtocolError:
-        return ProtocolError("bad_field", f"{self.kind}.{name}: {what}")
-
-    def int(self, name: str, lo: int, hi: int, default: int | None = None) -> int:
-        v = self.obj.get(name, default)
-        if v is None:
-            raise self._bad(name, "missing")
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self._bad(name, "must be an integer")
-        if not lo <= v <= hi:
-            raise self._bad(name, f"must be within {lo}..{hi}")
-        return v
-
-    def opt_int(self, name: str, lo: int, hi: int) -> int | None:
-        return None if self.obj.get(name) is None else self.int(name, lo, hi)
-
-    def num(self, name: str, lo: float, hi: float) -> float:
-        v = self.obj.get(name)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise self._bad(name, "must be a finite number")
-        if not lo <= v <= hi:
-            raise self._bad(name, f"must be within {lo}..{hi}")
-        return float(v)
-
-    def str(self, name: str, max_len: int, default: str | None = None) -> str:
-        v = self.obj.get(name, default)
-        if v is None:
-            raise self._bad(name, "missing")
-        if not isinstance(v, str):
-            raise self._bad(name, "must be a string")
-        if len(v) > max_len:
-            raise self._bad(name, f"longer than {max_len} characters")
-        return v
-
-    def opt_str(self, name: str, max_len: int) -> str | None:
-        return None if self.obj.get(name) is None else self.str(name, max_len)
-
-    def bool(self, name: str, default: bool = False) -> bool:
-        v = self.obj.get(name, default)
-        if not isinstance(v, bool):
-            raise self._bad(name, "must be true or false")
-        return v
-
-    def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str:
-        v = self.obj.get(name, default)
-        if v not in options:
-            raise self._bad(name, f"must be one of {', '.join(options)}")
-        return str(v)
-
-    def mods(self) -> dict[str, bool]:
-        m = self.int("m", 0, 15, 0)
-        return {"shift": bool(m & SHIFT), "ctrl": bool(m & CTRL), "alt": bool(m & ALT), "meta": bool(m & META)}
-
-    def pane(self) -> int:
-        return self.int("p", 1, MAX_ID)
-
-    def window(self) -> int | None:
-        return self.opt_int("w", 1, MAX_ID)
+class Ping(_Message, tag="ping", kw_only=True, frozen=True):
+    id: FrameNo
+    ts: Annotated[float, msgspec.Meta(ge=0, le=1e16)] | None = None
 
 
-def _key(f: _Fields) -> Key:
-    ev = KeyEvent(code=f.str("code", MAX_KEY_FIELD, ""), key=f.str("key", MAX_KEY_FIELD, ""),
-                  action=f.choice("a", ("press", "repeat", "release"), "press"), **f.mods())
-    return Key(f.pane(), ev)
+class Resync(_Message, tag="resync", kw_only=True, frozen=True):
+    pane: PaneId | None = msgspec.field(name="p", default=None)
 
 
-def _mouse(f: _Fields) -> Mouse:
-    button = f.opt_int("b", 0, 4)
-    ev = MouseEvent(action=f.choice("a", ("press", "release", "motion")), button=button,
-                    x=f.int("x", 0, MAX_CELLS - 1), y=f.int("y", 0, MAX_CELLS - 1), **f.mods())
-    return Mouse(f.pane(), ev)
+# -- this client's own view (open to every client) -------------------------------------------------------
+class Scroll(_Message, tag="scroll", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    delta: Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)] = 0   # rows; negative: older
+    to: Literal["top", "bottom"] | None = None
 
 
-def _wheel(f: _Fields) -> Wheel:
-    ev = WheelEvent(dy=f.int("dy", -100, 100, 0), dx=f.int("dx", -100, 100, 0), x=f.int("x", 0, MAX_CELLS - 1, 0),
-                    y=f.int("y", 0, MAX_CELLS - 1, 0), **f.mods())
-    return Wheel(f.pane(), ev)
+class Wheel(_Message, tag="wheel", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    dy: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    dx: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    x: Cell = 0
+    y: Cell = 0
+    mods: Mods = msgspec.field(name="m", default=0)
+
+    @property
+    def event(self) -> WheelEvent:
+        return WheelEvent(dy=self.dy, dx=self.dx, x=self.x, y=self.y, **_mods(self.mods))
 
 
-def _sizes(f: _Fields) -> SetSizes:
-    path, sizes = f.obj.get("path"), f.obj.get("sizes")
-    if not isinstance(path, list) or len(path) > 8 or not all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 9 for i in path):
-        raise ProtocolError("bad_field", "sizes.path: must be a list of at most 8 child indices 0..8")
-    if not isinstance(sizes, list) or not 2 <= len(sizes) <= 9 or not all(
-            isinstance(s, int | float) and not isinstance(s, bool) and math.isfinite(s) and 0 < s <= 100
-            for s in sizes):
-        raise ProtocolError("bad_field", "sizes.sizes: must be 2..9 numbers within (0, 100]")
-    return SetSizes(f.window(), tuple(path), tuple(float(s) for s in sizes))
+class RequestMaster(_Message, tag="request_master", kw_only=True, frozen=True):
+    pass
 
 
-def _layout(f: _Fields) -> SetLayout:
-    name, tree = f.opt_str("name", MAX_LAYOUT_NAME), f.obj.get("tree")
-    if (name is None) == (tree is None):
-        raise ProtocolError("bad_field", "layout: give either 'name' or 'tree'")
-    return SetLayout(f.window(), name, tree)
+# -- input to programs (master only) ---------------------------------------------------------------------
+class Key(_Message, tag="key", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    code: KeyField = ""
+    key: KeyField = ""
+    action: Literal["press", "repeat", "release"] = msgspec.field(name="a", default="press")
+    mods: Mods = msgspec.field(name="m", default=0)
+
+    @property
+    def event(self) -> KeyEvent:
+        return KeyEvent(code=self.code, key=self.key, action=self.action, **_mods(self.mods))
 
 
-def _ack(f: _Fields) -> Ack:
-    return Ack(f.int("f", 0, 2**53))
+class Text(_Message, tag="text", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    data: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)] = msgspec.field(name="d")
 
 
-def _ping(f: _Fields) -> Ping:
-    ts = f.obj.get("ts")
-    return Ping(f.int("id", 0, 2**53), f.num("ts", 0, 1e16) if ts is not None else None)
+class Paste(_Message, tag="paste", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    data: Annotated[str, msgspec.Meta(max_length=MAX_PASTE_CHUNK_CHARS)] = msgspec.field(name="d")
+    more: bool = False   # further chunks of the same paste follow
 
 
-_PARSERS: dict[str, tuple[tuple[str, ...], Any]] = {
-    "hello": (("v",), lambda f: Hello(f.int("v", 0, 1000))),
-    "ack": (("f",), _ack),
-    "key": (("p", "code", "key", "a", "m"), _key),
-    "text": (("p", "d"), lambda f: Text(f.pane(), f.str("d", MAX_TEXT_CHARS))),
-    "paste": (("p", "d", "more"), lambda f: Paste(f.pane(), f.str("d", MAX_PASTE_CHUNK_CHARS), f.bool("more"))),
-    "mouse": (("p", "a", "b", "x", "y", "m"), _mouse),
-    "wheel": (("p", "dy", "dx", "x", "y", "m"), _wheel),
-    "scroll": (("p", "delta", "to"), lambda f: Scroll(f.pane(), f.int("delta", -1_000_000, 1_000_000, 0),
-                                                      f.choice("to", ("top", "bottom"), None)
-                                                      if f.obj.get("to") is not None else None)),
-    "focus": (("p", "on"), lambda f: Focus(f.pane(), f.bool("on"))),
-    "resize": (("w", "cols", "rows"), lambda f: Resize(f.window(), f.int("cols", 1, MAX_CELLS),
-                                                       f.int("rows", 1, MAX_CELLS))),
-    "layout": (("w", "name", "tree"), _layout),
-    "sizes": (("w", "path", "sizes"), _sizes),
-    "new_window": (("layout",), lambda f: NewWindow(f.opt_str("layout", MAX_LAYOUT_NAME))),
-    "select_window": (("w",), lambda f: WindowOp("select_window", f.int("w", 1, MAX_ID))),
-    "close_window": (("w",), lambda f: WindowOp("close_window", f.int("w", 1, MAX_ID))),
-    "new_pane": (("w",), lambda f: WindowOp("new_pane", f.window())),
-    "close_pane": (("p",), lambda f: PaneOp("close_pane", f.pane())),
-    "focus_pane": (("p",), lambda f: PaneOp("focus_pane", f.pane())),
-    "respawn": (("p",), lambda f: PaneOp("respawn", f.pane())),
-    "show_pane": (("p", "slot", "w"), lambda f: ShowPane(f.pane(), f.int("slot", 0, 15), f.window())),
-    "request_master": ((), lambda f: RequestMaster()),
-    "resync": (("p",), lambda f: Resync(f.opt_int("p", 1, MAX_ID))),
-    "ping": (("id", "ts"), _ping),
-}
+class Mouse(_Message, tag="mouse", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    action: Literal["press", "release", "motion"] = msgspec.field(name="a")
+    button: Annotated[int, msgspec.Meta(ge=0, le=4)] | None = msgspec.field(name="b", default=None)
+    x: Cell
+    y: Cell
+    mods: Mods = msgspec.field(name="m", default=0)
+
+    @property
+    def event(self) -> MouseEvent:
+        return MouseEvent(action=self.action, button=self.button, x=self.x, y=self.y, **_mods(self.mods))
 
 
-def parse_message(text: str) -> Message:
+class Focus(_Message, tag="focus", kw_only=True, frozen=True):
+    pane: PaneId = msgspec.field(name="p")
+    on: bool
+
+
+# -- commands of the table: window and pane operations, searches -----------------------------------------
+class Cmd(_Message, tag="cmd", kw_only=True, frozen=True):
+    """A command of ``dullahan.commands`` (``split-window``, ``select-pane`` ...) with its arguments,
+    validated by the command table. With ``id`` the result (or the error) comes back tagged with it."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_COMMAND_NAME)] = msgspec.field(name="c")
+    args: dict[str, Any] = msgspec.field(name="a", default_factory=dict)
+    id: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+
+
+Message = Hello | Ack | Ping | Resync | Scroll | Wheel | RequestMaster | Key | Text | Paste | Mouse | Focus | Cmd
+
+# Messages the protocol depends on: never refused, never rate limited (a refused ack wedges the sender).
+ESSENTIAL = (Hello, Ack, Ping, Resync)
+# Input only the master may send (whether a command is the master's alone, the command table says).
+MASTER_ONLY = (Key, Text, Paste, Mouse, Focus)
+
+_decoder = msgspec.json.Decoder(Message)
+
+
+def parse_message(text: str | bytes) -> Message:
     """One client message from its JSON text; ProtocolError when anything is off."""
     try:
-        obj = orjson.loads(text)
-    except (ValueError, RecursionError) as e:   # bad JSON, absurd nesting, integers beyond 64 bits
+        return _decoder.decode(text)
+    except msgspec.ValidationError as e:
+        raise _refusal(str(e)) from None
+    except (msgspec.DecodeError, RecursionError) as e:   # bad JSON or absurd nesting
         raise ProtocolError("bad_json", f"not valid JSON: {str(e)[:100]}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("bad_message", "a message must be a JSON object")
-    kind = obj.get("t")
-    if not isinstance(kind, str) or kind not in _PARSERS:
-        raise ProtocolError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
-    allowed, parse = _PARSERS[kind]
-    return parse(_Fields(obj, kind, allowed))  # type: ignore[no-any-return]
+
+
+def _refusal(error: str) -> ProtocolError:
+    """msgspec's validation message as a protocol error code and a message naming the field."""
+    message, _, where = error.partition(" - at `$.")
+    field = where.rstrip("`")
+    if field == "t" or message == "Object missing required field `t`":
+        return ProtocolError("unknown_type", f"unknown message type ({message[:80]})")
+    if not where and message.startswith("Expected `object`"):
+        return ProtocolError("bad_message", "a message must be a JSON object")
+    return ProtocolError("bad_field", f"{field}: {message}"[:200] if field else message[:200])
+
+
+def message_type(msg: Message) -> str:
+    """The wire name of a message's type (``key``, ``close_pane`` ...)."""
+    return str(msg.__struct_config__.tag)
 
 
 def dumps(obj: Any) -> bytes:

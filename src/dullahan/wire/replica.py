@@ -37,8 +37,9 @@ class Replica:
         self.panes: dict[int, ReplicaPane] = {}
         self.layout: Any = None
         self.last_frame = 0
-        self.notifications: list[Any] = []
-        self.clipboard: list[Any] = []
+        self.notifications: list[Any] = []    # [pane, title, body], in the order delivered
+        self.clipboard: list[Any] = []        # [pane, location, text]
+        self.bells: dict[int, int] = {}       # rings delivered per pane
 
     def apply(self, frame: dict[str, Any]) -> None:
         """Apply one frame; raises Hole (after applying what it could) when a row is missing."""
@@ -52,7 +53,7 @@ class Replica:
         if "layout" in frame:
             self.layout = frame["layout"]
         for sid, *style in frame.get("styles", ()):
-            self.styles[sid] = tuple(style)  # type: ignore[assignment]
+            self.styles[sid] = tuple(style)
         rows = frame.get("rows", ())
         for i in range(0, len(rows), 2):
             self.rows[rows[i]] = decode_row(rows[i + 1])
@@ -68,13 +69,17 @@ class Replica:
                     holes.append((p["id"], missing))
             if "cursor" in p:
                 pane.cursor = p["cursor"]
-            if "notify" in p:
-                self.notifications += p["notify"]
-            if "clip" in p:
-                self.clipboard.append(p["clip"])
             for k, v in p.items():
                 if k not in ("id", "size", "lines", "cursor"):
                     pane.fields[k] = v
+        for event in frame.get("events", ()):
+            pane_id, kind, *rest = event
+            if kind == "notify":
+                self.notifications.append([pane_id, *rest])
+            elif kind == "clip":
+                self.clipboard.append([pane_id, *rest])
+            elif kind == "bell":
+                self.bells[pane_id] = self.bells.get(pane_id, 0) + rest[0]
         for rid in unpack_ids(frame.get("drop", ())):
             self.rows.pop(rid, None)
         if holes:

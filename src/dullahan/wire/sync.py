@@ -7,8 +7,8 @@ for the ids the client lacks. Scrolling therefore costs the new rows only, and r
 alternate screen costs nothing: its rows are still in the cache under the same content ids.
 
 Flow control: frames are numbered; the client acknowledges them; ``in_flight`` tells the sender whether
-it may send another. A client that falls behind keeps only "dirty" marks (outside this class), so when it
-catches up the next frame carries the latest state, never a backlog.
+it may send another. A client that falls behind keeps only "dirty" marks (in its ``wire.peer.Peer``, which
+owns this builder), so when it catches up the next frame carries the latest state, never a backlog.
 
 This module does no I/O; ``PaneState`` is the shared, immutable description of one pane at one moment.
 """
@@ -44,15 +44,11 @@ class PaneState:
     bg: int
     title: str
     exit: dict[str, Any] | None
-    bells: int
-    notifications: tuple[tuple[int, str, str], ...]
-    clipboard: tuple[int, str, str] | None
     progress: tuple[int, int] | None
 
 
 def pane_state(pane_id: int, view: PaneView, interner: RowInterner, previous: PaneState | None = None, *,
-               title: str = "", exit: dict[str, Any] | None = None, bells: int = 0,
-               notifications: tuple[tuple[int, str, str], ...] = (), clipboard: tuple[int, str, str] | None = None,
+               title: str = "", exit: dict[str, Any] | None = None,
                progress: tuple[int, int] | None = None) -> PaneState:
     """The shared state of a pane for a view: rows interned to ids, reusing ``previous``'s ids for rows the
     view shares with it (unchanged rows are the same objects), so an echo costs one intern."""
@@ -65,7 +61,7 @@ def pane_state(pane_id: int, view: PaneView, interner: RowInterner, previous: Pa
     c = view.cursor
     cursor = (c.x, c.y, c.shape, c.visible, c.blinking) if c is not None else None
     return PaneState(pane_id, view.cols, view.rows, ids, lines, cursor, view.modes, view.scrollback, 0,
-                     view.palette, view.fg, view.bg, title, exit, bells, notifications, clipboard, progress)
+                     view.palette, view.fg, view.bg, title, exit, progress)
 
 
 @dataclass(slots=True)
@@ -82,14 +78,11 @@ class _Sent:
     colors: tuple[int, int] | None = None
     title: str | None = None
     exit: Any = ()
-    bells: int | None = None
-    notify_seq: int = -1
-    clip_seq: int = -1
     progress: Any = ()
 
 
 @dataclass(slots=True)
-class ClientSync:
+class FrameBuilder:
     cache_rows: int = DEFAULT_CACHE_ROWS
     frame_no: int = 0
     acked: int = 0
@@ -115,21 +108,17 @@ class ClientSync:
         """The client no longer shows this pane; the next frame about it starts from scratch."""
         self.sent.pop(pane_id, None)
 
-    def baseline(self, state: PaneState) -> None:
-        """Treat the pane's current notifications and clipboard as already delivered (a new client should
-        not replay history)."""
-        s = self.sent.setdefault(state.id, _Sent())
-        if state.notifications:
-            s.notify_seq = max(s.notify_seq, state.notifications[-1][0])
-        if state.clipboard is not None:
-            s.clip_seq = max(s.clip_seq, state.clipboard[0])
+    def showing(self) -> list[int]:
+        """The panes the client was last sent (and so draws)."""
+        return list(self.sent)
 
     def build(self, panes: list[PaneState], styles: StyleTable, layout: Any = None,
-              force: frozenset[int] = frozenset()) -> dict[str, Any] | None:
+              force: frozenset[int] = frozenset(), events: list[list[Any]] | None = None) -> dict[str, Any] | None:
         """The next frame, or None when nothing differs from what the client holds.
 
         ``layout`` is sent when it differs from the last one sent. Panes in ``force`` get every field and
-        every row payload again (a resync).
+        every row payload again (a resync). ``events`` (notifications, clipboard writes, bells) go out as
+        they are; deciding which are due is the caller's business.
         """
         reset = self.epoch != styles.epoch
         if reset:
@@ -150,6 +139,8 @@ class ClientSync:
         if layout is not None and layout != self.layout:
             self.layout = layout
             frame["layout"] = layout
+        if events:
+            frame["events"] = events
         if not out_panes and len(frame) == 1:
             return None
         if new_styles:
@@ -167,13 +158,11 @@ class ClientSync:
         return frame
 
     def _start_epoch(self, epoch: int) -> None:
-        """Style ids changed meaning: the client drops its rows and styles, and every pane starts over
-        (notifications and clipboard writes already delivered stay delivered)."""
+        """Style ids changed meaning: the client drops its rows and styles, and every pane starts over."""
         self.epoch = epoch
         self.mirror.clear()
         self.styles_known = {0}
-        delivered = {pid: (s.notify_seq, s.clip_seq) for pid, s in self.sent.items()}
-        self.sent = {pid: _Sent(notify_seq=n, clip_seq=c) for pid, (n, c) in delivered.items()}
+        self.sent = {pid: _Sent() for pid in self.sent}
 
     def _pane_fields(self, st: PaneState, force: bool, new_rows: list[Any], new_styles: list[list[int]],
                      styles: StyleTable, in_frame: set[int]) -> dict[str, Any] | None:
@@ -222,15 +211,6 @@ class ClientSync:
             out["title"] = s.title = st.title
         if s.exit != st.exit:
             out["exit"] = s.exit = st.exit
-        if s.bells != st.bells:
-            out["bell"] = s.bells = st.bells
-        fresh = [list(n) for n in st.notifications if n[0] > s.notify_seq]
-        if fresh:
-            out["notify"] = fresh
-            s.notify_seq = st.notifications[-1][0]
-        if st.clipboard is not None and st.clipboard[0] > s.clip_seq:
-            out["clip"] = list(st.clipboard)
-            s.clip_seq = st.clipboard[0]
         if s.progress != st.progress:
             out["progress"] = list(st.progress) if st.progress is not None else None
             s.progress = st.progress

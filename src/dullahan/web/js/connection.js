@@ -5,6 +5,12 @@
 // back/forward cache (`pageshow`). A socket that stops answering pings (a laptop that slept, a network
 // that changed under it) is closed and replaced. Tokens rotated on the server (close code 4001) or a
 // session the server no longer accepts end the retries: the page must be opened with a URL again.
+//
+// Every reconnect presents the tab's resume secret (issued in the server's first hello, kept in
+// sessionStorage so a reload keeps it too): the server recognises the same page, closes the connection it
+// still holds for it, and keeps its role and its scroll positions. A connection closed with 4002 was
+// superseded by another page presenting the same secret (a duplicated tab): this one forgets the secret
+// and carries on as a new client.
 
 export const PROTOCOL_VERSION = 1;
 export const BACKOFF_BASE_MS = 250;
@@ -12,6 +18,9 @@ export const BACKOFF_MAX_MS = 15000;
 export const PING_EVERY_MS = 5000;
 export const DEAD_AFTER_MS = 12000;
 export const CLOSE_SIGNED_OUT = 4001;
+export const CLOSE_SUPERSEDED = 4002;
+export const PROBE_TIMEOUT_MS = 5000;
+const RESUME_KEY = "dullahan.resume";
 
 /**
  * Delay before retry number `attempt` (0-based): a random value in [cap/2, cap], cap = base·2^attempt
@@ -76,6 +85,11 @@ export class Connection {
     this.reason = "";
     this.connects = 0;
     this.bytesIn = 0;
+    /** @type {string | null} this tab's resume secret (never the token) */
+    this.resume = readResume();
+    /** Whether the last hello was a resumed session (the server knew this page). */
+    this.resumed = false;
+    this.probes = 0;
   }
 
   /** Connect, and follow the page's network and visibility events. */
@@ -108,7 +122,34 @@ export class Connection {
     if (this.suspended || this.state === "signed-out") return;
     this.drop(1000, "reconnecting");
     this.setState(this.connects === 0 ? "connecting" : "reconnecting");
-    this.connects++;
+    if (this.connects++ === 0) this.openSocket();
+    else this.probeThenOpen();
+  }
+
+  /**
+   * Before a reconnect, ask the server over HTTP and open the WebSocket only once it answers. Firefox
+   * delays each new WebSocket to a server by up to a minute after failed ones (RFC 6455 7.2.3; the delay
+   * grows with every failure), so retries while the server is unreachable must not be WebSocket attempts.
+   */
+  probeThenOpen() {
+    const probe = ++this.probes;
+    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out";
+    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .then((r) => {
+        if (!current()) return;
+        if (r.status === 403) this.setState("signed-out");
+        else this.openSocket();
+      }, (/** @type {unknown} */ e) => {
+        if (!current()) return;
+        this.reason = "server unreachable";
+        // No answer within the timeout (a stopped or overloaded server, a black hole) is not a refusal:
+        // ask again at once, so the moment the server answers the page is back. Errors back off.
+        if (e instanceof DOMException && e.name === "TimeoutError" && navigator.onLine !== false) this.probeThenOpen();
+        else this.scheduleRetry();
+      });
+  }
+
+  openSocket() {
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -123,7 +164,10 @@ export class Connection {
     ws.onopen = () => {
       opened = true;
       this.lastHeard = performance.now();
-      ws.send(JSON.stringify({ t: "hello", v: PROTOCOL_VERSION }));
+      /** @type {{t: string, v: number, resume?: string}} */
+      const hello = { t: "hello", v: PROTOCOL_VERSION };
+      if (this.resume) hello.resume = this.resume;
+      ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
@@ -147,6 +191,11 @@ export class Connection {
         this.setState("signed-out");
         return;
       }
+      if (ev.code === CLOSE_SUPERSEDED) {
+        // Another page took over this one's identity (a duplicated tab): carry on as a new client.
+        this.setResume(null);
+        this.attempt = 0;
+      }
       if (!opened) this.checkSession();
       this.scheduleRetry();
     };
@@ -161,6 +210,8 @@ export class Connection {
       case "hello":
         this.helloDone = true;
         this.attempt = 0;
+        this.resumed = typeof msg.resume === "string" && msg.resume === this.resume;
+        if (typeof msg.resume === "string") this.setResume(msg.resume);
         this.setState("open");
         this.startPings();
         this.h.onHello(msg);
@@ -293,10 +344,31 @@ export class Connection {
     }
   }
 
+  /** @param {string | null} secret */
+  setResume(secret) {
+    this.resume = secret;
+    try {
+      if (secret) sessionStorage.setItem(RESUME_KEY, secret);
+      else sessionStorage.removeItem(RESUME_KEY);
+    } catch {
+      /* storage forbidden: the secret lives as long as the page */
+    }
+  }
+
   /** @param {ConnState} state */
   setState(state) {
     this.state = state;
     const retryIn = this.retryTimer !== null ? Math.max(0, this.retryAt - performance.now()) : null;
     this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason });
+  }
+}
+
+/** The resume secret this tab kept across a reload, if the browser lets us store it. */
+function readResume() {
+  try {
+    const v = sessionStorage.getItem(RESUME_KEY);
+    return v && v.length <= 64 ? v : null;
+  } catch {
+    return null;
   }
 }

@@ -71,7 +71,7 @@ export class App {
     this.selector = new Selector((id) => this.replica.panes.get(id), (id) => this.replica.lines(id),
       (id, r) => this.screen.panes.get(id)?.showSelection(r));
     this.ui = new Ui({
-      command: (msg) => this.command(msg),
+      command: (name, args) => this.command(name, args),
       requestMaster: () => this.conn.send({ t: "request_master" }),
       retryNow: () => this.conn.retryNow("clicked"),
       applySettings: (s) => this.applySettings(s),
@@ -185,21 +185,24 @@ export class App {
     this.resyncing.clear();
     this.clientId = m.client;
     if (m.limits && typeof m.limits === "object") this.limits = { ...this.limits, ...m.limits };
-    this.setRole(m.role, Boolean(m.can_master));
+    // A resumed page keeps its role; only a real change is worth a word (and only if someone else drives).
+    const lost = this.role === "master" && m.role !== "master" && m.master !== null && m.master !== undefined;
+    this.setRole(m.role, Boolean(m.can_master), lost);
     this.lastResize = "";
     this.firstLayout = true;
   }
 
   /** @param {any} m */
   onRole(m) {
-    this.setRole(m.role, this.canMaster);
+    this.setRole(m.role, this.canMaster, this.role === "master" && m.role !== "master");
   }
 
   /**
    * @param {string} role
    * @param {boolean} canMaster
+   * @param {boolean} taken  another client took the master role from this one
    */
-  setRole(role, canMaster) {
+  setRole(role, canMaster, taken) {
     const was = this.role;
     this.role = role === "master" ? "master" : "view";
     this.canMaster = canMaster;
@@ -208,7 +211,7 @@ export class App {
       this.lastResize = "";
       this.scheduleResize(0);
     }
-    if (was === "master" && this.role !== "master") this.ui.toast("Another browser took control", "This one now watches.", "warn");
+    if (taken) this.ui.toast("Another browser took control", "This one now watches.", "warn");
   }
 
   /** @param {any} m */
@@ -234,7 +237,9 @@ export class App {
       for (const n of res.notify) this.notify(n.title, n.body);
       for (const c of res.clip) this.clipboard.programWrite(c.text);
       for (const id of res.bells) {
-        this.screen.panes.get(id)?.ring();
+        const pv = this.screen.panes.get(id);
+        if (pv) pv.ring();
+        else this.ui.markBell(id);   // a pane of another window: its tab shows it
         if (document.hidden) this.bellWhileHidden = true;
       }
     } catch (e) {
@@ -371,7 +376,7 @@ export class App {
     if (key === this.lastResize && now - this.lastResizeAt < 1000) return;
     this.lastResize = key;
     this.lastResizeAt = now;
-    this.conn.send({ t: "resize", w: win.id, cols, rows });
+    this.conn.send({ t: "cmd", c: "resize-window", a: { window: win.id, cols, rows } });
   }
 
   /**
@@ -386,18 +391,18 @@ export class App {
     const key = `${d.path.join(".")}:${sizes.join(",")}`;
     if (key === this.lastSizes && !done) return;
     this.lastSizes = key;
-    this.conn.send({ t: "sizes", w: win.id, path: d.path, sizes });
+    this.conn.send({ t: "cmd", c: "set-split-sizes", a: { window: win.id, path: d.path, sizes } });
   }
 
   // -- commands ----------------------------------------------------------------------------------
-  /** @param {object} msg */
-  command(msg) {
-    if (!this.isMaster()) {
-      this.conn.send(msg);   // refused by the server, and shown
-      this.ui.refused();
-      return;
-    }
-    this.conn.send(msg);
+  /**
+   * A command of the server's table (split-window, select-pane ...); a viewer's is refused by the server.
+   * @param {string} name
+   * @param {object} [args]
+   */
+  command(name, args = {}) {
+    this.conn.send({ t: "cmd", c: name, a: args });
+    if (!this.isMaster()) this.ui.refused();
   }
 
   /** @param {number} id */
@@ -405,7 +410,7 @@ export class App {
     if (id === this.activePane() || !this.isMaster()) return;
     // Keys typed right after the click go to this pane, even before the server's layout says so.
     this.pendingFocus = { pane: id, at: performance.now() };
-    this.conn.send({ t: "focus_pane", p: id });
+    this.conn.send({ t: "cmd", c: "select-pane", a: { target: id } });
     this.markFocus();
   }
 
@@ -419,8 +424,8 @@ export class App {
       this.screen.panes.get(pane)?.invalidate();   // redraw every row when the full state arrives
       this.conn.send({ t: "resync", p: pane });
       this.ui.toast(`Pane #${pane} resynced`, "", "info");
-    } else if (action === "close") this.command({ t: "close_pane", p: pane });
-    else if (action === "respawn") this.command({ t: "respawn", p: pane });
+    } else if (action === "close") this.command("kill-pane", { pane });
+    else if (action === "respawn") this.command("respawn", { pane });
     else if (action === "bottom") this.conn.send({ t: "scroll", p: pane, to: "bottom" });
     else if (action === "focus") this.focusPane(pane);
     if (action !== "focus") this.input.focus();
@@ -445,7 +450,7 @@ export class App {
         const i = ws.findIndex((/** @type {any} */ w) => w.id === layout?.active);
         if (ws.length > 1 && i >= 0) {
           const j = (i + (a === "next-window" ? 1 : ws.length - 1)) % ws.length;
-          this.command({ t: "select_window", w: ws[j].id });
+          this.command("select-window", { window: ws[j].id });
         }
         break;
       }

@@ -36,7 +36,6 @@
  * @property {number} bg
  * @property {string} title
  * @property {{code?: number|null, signal?: number|string|null, text?: string} | null} exit
- * @property {number} bell
  * @property {[number, number] | null} progress
  */
 
@@ -48,7 +47,7 @@
  * @property {number[]} holes                    panes that reference rows the cache lacks (ask for a resync)
  * @property {Array<{pane: number, title: string, body: string}>} notify
  * @property {Array<{pane: number, location: string, text: string}>} clip
- * @property {number[]} bells                    panes whose bell counter grew
+ * @property {number[]} bells                    panes that rang (any pane of the session, shown or not)
  */
 
 export const MODE_MOUSE = 1;
@@ -107,7 +106,7 @@ export function decodeRow(payload) {
 function newPane(/** @type {number} */ id) {
   return {
     id, cols: 0, rows: 0, ids: [], cursor: null, modes: 0, sb: 0, offset: 0, pal: [], fg: -1, bg: -1,
-    title: "", exit: null, bell: 0, progress: null,
+    title: "", exit: null, progress: null,
   };
 }
 
@@ -119,6 +118,7 @@ function newPane(/** @type {number} */ id) {
 export function visiblePanes(layout) {
   const win = activeWindow(layout);
   if (!win || !Array.isArray(win.slots)) return [];
+  if (typeof win.zoomed === "number" && win.slots.includes(win.zoomed)) return [win.zoomed];
   return win.slots.filter((/** @type {unknown} */ id) => typeof id === "number");
 }
 
@@ -129,6 +129,20 @@ export function visiblePanes(layout) {
 export function activeWindow(layout) {
   if (!layout || !Array.isArray(layout.windows)) return null;
   return layout.windows.find((/** @type {any} */ w) => w.id === layout.active) ?? null;
+}
+
+/**
+ * One event of a frame (`[pane, kind, ...]`): the server sends each notification, clipboard write and
+ * bell once, for any pane of the session (clipboard writes only from panes this client shows).
+ * @param {unknown} ev
+ * @param {FrameResult} result
+ */
+function applyEvent(ev, result) {
+  if (!Array.isArray(ev) || typeof ev[0] !== "number") return;
+  const [pane, kind, a, b] = ev;
+  if (kind === "notify") result.notify.push({ pane, title: String(a ?? ""), body: String(b ?? "") });
+  else if (kind === "clip") result.clip.push({ pane, location: String(a ?? "c"), text: String(b ?? "") });
+  else if (kind === "bell" && !result.bells.includes(pane)) result.bells.push(pane);
 }
 
 export class Replica {
@@ -190,6 +204,9 @@ export class Replica {
     if (Array.isArray(frame.panes)) {
       for (const p of frame.panes) this.applyPane(p, result);
     }
+    if (Array.isArray(frame.events)) {
+      for (const ev of frame.events) applyEvent(ev, result);
+    }
     for (const id of unpackIds(frame.drop)) this.rows.delete(id);
     return result;
   }
@@ -201,7 +218,6 @@ export class Replica {
   applyPane(p, result) {
     const id = Number(p.id);
     let pane = this.panes.get(id);
-    const fresh = pane === undefined;
     if (pane === undefined) {
       pane = newPane(id);
       this.panes.set(id, pane);
@@ -222,19 +238,6 @@ export class Replica {
     if (typeof p.title === "string") pane.title = p.title;
     if (p.exit !== undefined) pane.exit = p.exit;
     if (p.progress !== undefined) pane.progress = p.progress;
-    if (typeof p.bell === "number") {
-      // The first value after (re)connecting is a baseline, not a ring.
-      if (p.bell > pane.bell && !fresh) result.bells.push(id);
-      pane.bell = p.bell;
-    }
-    if (Array.isArray(p.notify)) {
-      for (const nt of p.notify) {
-        if (Array.isArray(nt)) result.notify.push({ pane: id, title: String(nt[1] ?? ""), body: String(nt[2] ?? "") });
-      }
-    }
-    if (Array.isArray(p.clip) && p.clip.length >= 3) {
-      result.clip.push({ pane: id, location: String(p.clip[1]), text: String(p.clip[2]) });
-    }
   }
 
   /**

@@ -14,7 +14,7 @@ import { THEMES } from "./style.js";
 /**
  * What the chrome asks the app to do.
  * @typedef {object} UiHost
- * @property {(msg: object) => void} command         send a (master) command to the server
+ * @property {(name: string, args?: object) => void} command   run a command of the server's table
  * @property {() => void} requestMaster
  * @property {() => void} retryNow
  * @property {(s: Settings) => void} applySettings
@@ -51,6 +51,8 @@ export class Ui {
     this.canMaster = false;
     /** @type {Map<string, number>} */
     this.recentToasts = new Map();
+    /** @type {Set<number>} windows whose panes rang while another window was shown */
+    this.bellWindows = new Set();
     byId("new-window").addEventListener("click", () => this.showPicker());
     byId("help-btn").addEventListener("click", () => this.toggle(this.help));
     byId("settings-btn").addEventListener("click", () => this.showSettings());
@@ -115,18 +117,19 @@ export class Ui {
     this.layout = layout;
     this.tabs.textContent = "";
     const windows = Array.isArray(layout?.windows) ? layout.windows : [];
+    this.bellWindows.delete(layout?.active);
     windows.forEach((/** @type {any} */ w, /** @type {number} */ i) => {
-      const tab = el("div", "tab" + (w.id === layout.active ? " active" : ""));
+      const tab = el("div", "tab" + (w.id === layout.active ? " active" : "") + (this.bellWindows.has(w.id) ? " bell" : ""));
       tab.dataset.window = String(w.id);
       const label = el("button", "tab-label", `${i + 1}: ${w.name || w.layout || "window"}`);
       label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows}`;
       label.addEventListener("click", () => {
-        if (w.id !== layout.active) this.host.command({ t: "select_window", w: w.id });
+        if (w.id !== layout.active) this.host.command("select-window", { window: w.id });
         this.host.refocus();
       });
       const close = el("button", "tab-close", "×");
       close.title = "Close this window and its panes (click twice)";
-      close.addEventListener("click", () => confirmClick(close, () => this.host.command({ t: "close_window", w: w.id })));
+      close.addEventListener("click", () => confirmClick(close, () => this.host.command("kill-window", { window: w.id })));
       tab.append(label, close);
       this.tabs.appendChild(tab);
     });
@@ -141,8 +144,8 @@ export class Ui {
       b.title = "Swap it into the focused pane's place (that pane is hidden, not closed)";
       b.addEventListener("click", () => {
         this.hiddenMenu.hidden = true;
-        this.host.command({ t: "show_pane", p: pid, slot, w: win.id });
-        this.host.command({ t: "focus_pane", p: pid });
+        this.host.command("show-pane", { pane: pid, slot, window: win.id });
+        this.host.command("select-pane", { target: pid });
         this.host.refocus();
       });
       this.hiddenMenu.appendChild(b);
@@ -150,10 +153,23 @@ export class Ui {
     const add = el("button", "", "New pane (in an empty slot, else hidden)");
     add.addEventListener("click", () => {
       this.hiddenMenu.hidden = true;
-      this.host.command({ t: "new_pane", w: win?.id });
+      this.host.command("new-pane", win ? { window: win.id } : {});
     });
     this.hiddenMenu.appendChild(add);
     if (this.openOverlay === this.picker) this.buildPicker();
+  }
+
+  /**
+   * A pane of a window not shown rang its bell: mark that window's tab until it is shown.
+   * @param {number} pane
+   */
+  markBell(pane) {
+    const windows = Array.isArray(this.layout?.windows) ? this.layout.windows : [];
+    const win = windows.find((/** @type {any} */ w) => w.id !== this.layout.active
+      && ((Array.isArray(w.slots) && w.slots.includes(pane)) || (Array.isArray(w.hidden) && w.hidden.includes(pane))));
+    if (!win || this.bellWindows.has(win.id)) return;
+    this.bellWindows.add(win.id);
+    this.tabs.querySelector(`.tab[data-window="${Number(win.id)}"]`)?.classList.add("bell");
   }
 
   // -- layout picker -----------------------------------------------------------------------------
@@ -184,13 +200,13 @@ export class Ui {
       open.title = "Open a new window with this layout";
       open.prepend(preview);
       open.addEventListener("click", () => {
-        this.host.command({ t: "new_window", layout: name });
+        this.host.command("new-window", { layout: name });
         this.close();
       });
       const apply = el("button", "tpl-apply", "apply here");
       apply.title = "Switch the current window to this layout (panes that do not fit are hidden, not closed)";
       apply.addEventListener("click", () => {
-        this.host.command({ t: "layout", w: win?.id, name });
+        this.host.command("layout", win ? { window: win.id, layout: name } : { layout: name });
         this.close();
       });
       card.append(open, apply);
