@@ -41,19 +41,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
 from dullahan import __version__
+from dullahan.config import RuntimePaths, Settings
 from dullahan.log import log
 from dullahan.persist import capture, fdpass, state
+from dullahan.persist.continuity import Continuity
 from dullahan.persist.state import BlobWriter, DecodedState
 from dullahan.session.pane import Pane
+from dullahan.session.session import Session
 from dullahan.term.snapshot import SnapshotError
-
-if TYPE_CHECKING:
-    from dullahan.server import Server
+from dullahan.tokens import Tokens
 
 PROTOCOL = 1
 START_TIMEOUT = 60.0       # the new process loading Python, numpy, aiohttp, Ghostty on a busy machine
@@ -61,6 +62,39 @@ PARSE_TIMEOUT = 10.0
 PREPARE_TIMEOUT = 60.0
 RUNNING_TIMEOUT = 10.0
 MAX_STATE = 8 << 30
+
+
+class _Listening(Protocol):
+    def stop_accepting(self) -> None: ...
+
+
+class _Ipc(_Listening, Protocol):
+    def listening_socket(self) -> socket.socket: ...
+
+
+class _Web(_Listening, Protocol):
+    def listening_sockets(self) -> list[socket.socket]: ...
+
+
+class _Lock(Protocol):
+    fd: int
+
+
+class Server(Protocol):
+    """What the old server's side of a restart needs of the server (``dullahan.server.Server``)."""
+
+    settings: Settings
+    session: Session
+    paths: RuntimePaths
+    tokens: Tokens
+    continuity: Continuity
+
+    @property
+    def lock(self) -> _Lock: ...
+    @property
+    def ipc(self) -> _Ipc: ...
+    @property
+    def web(self) -> _Web: ...
 
 
 class HandoffError(Exception):
