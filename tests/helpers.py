@@ -126,11 +126,25 @@ def make_env(base: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def fd_limit(nofile: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that lowers RLIMIT_NOFILE (soft and hard) to ``nofile`` for the child, like
+    ``ulimit -n``; None when no limit is wanted."""
+    if nofile is None:
+        return None
+
+    def lower() -> None:
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    return lower
+
+
 def run_cli(env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m dullahan ARGS`` with ``env``; never raises on a non-zero exit status."""
+            input: str | None = None, nofile: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dullahan ARGS`` with ``env``; never raises on a non-zero exit status. ``nofile``: the
+    file-descriptor limit of the command (and of a server it starts with ``serve -d``)."""
     return subprocess.run([sys.executable, "-m", "dullahan", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                          preexec_fn=fd_limit(nofile))
 
 
 # -- raw IPC ------------------------------------------------------------------------------------------------
@@ -172,8 +186,9 @@ class ServerProc:
     SIGKILLs it if it does not go away.
     """
 
-    def __init__(self, port: int, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, port: int, env: dict[str, str], workdir: Path, nofile: int | None = None) -> None:
         self.port = port
+        self.nofile = nofile
         self.env = env
         self.workdir = workdir
         self.runtime_dir = Path(env["XDG_RUNTIME_DIR"]) / "dullahan"
@@ -194,7 +209,7 @@ class ServerProc:
 
     # start --------------------------------------------------------------------------------------------
     def start_detached(self, *args: str) -> None:
-        result = self.cli("serve", "-d", *args)
+        result = run_cli(self.env, "serve", "-d", *args, "--port", str(self.port), nofile=self.nofile)
         self.start_output = result
         assert result.returncode == 0, f"serve -d failed ({result.returncode}): {result.stderr}"
         self.pid = int(self.call("status")["pid"])
@@ -203,7 +218,7 @@ class ServerProc:
         with open(self._stdout, "wb") as out, open(self._stderr, "wb") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "dullahan", "serve", "--port", str(self.port), *args],
                                          env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=fd_limit(self.nofile))
         self.pid = self.proc.pid
 
         def ready() -> bool:

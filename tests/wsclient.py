@@ -150,11 +150,14 @@ class RawWebSocket:
     """A minimal RFC 6455 client on a raw (optionally TLS) socket: full control over what goes on the wire."""
 
     def __init__(self, host: str, port: int, headers: dict[str, str], tls: ssl.SSLContext | None = None,
-                 timeout: float = 10.0) -> None:
-        raw = socket.create_connection((host, port), timeout=timeout)
+                 timeout: float = 10.0, path: str = "/ws", host_header: str | None = None,
+                 source: str | None = None) -> None:
+        raw = socket.create_connection((host, port), timeout=timeout,
+                                       source_address=(source, 0) if source else None)
         self.sock: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = ["GET /ws HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host_header or f'{host}:{port}'}", "Upgrade: websocket",
+                 "Connection: Upgrade",
                  f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())

@@ -45,16 +45,6 @@ def _port(value: str) -> int:
     return port
 
 
-def _id(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a numeric id: {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"ids start at 1, got {n}")
-    return n
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dullahan", description="tmux rebuilt as a server and a browser client.")
     parser.add_argument("--version", action="version", version=f"dullahan {__version__}")
@@ -81,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shell", help="command line for new panes (default: $SHELL, else /bin/sh)")
     p.add_argument("--scrollback", type=int, help="scrollback lines per pane (default 10000)")
     p.add_argument("--layout", help="layout of the first window (default single)")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDR",
+                   help="a reverse proxy (address or network) allowed to set X-Forwarded-Proto/Host/For; repeatable")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a host name the server answers to besides its own; repeatable")
+    p.add_argument("--base-path", metavar="/PREFIX/", help="serve under this path (default /)")
     p.add_argument("--fresh", action="store_true",
                    help="start empty: do not restore the saved session, end shells a crashed server left")
     p.add_argument("--takeover", help=argparse.SUPPRESS)   # set by 'restart' for the new server process
@@ -133,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ConfigError, NoServer, SpecError) as e:
         print(f"dullahan: {e}", file=sys.stderr)
         return 1
+    except OSError as e:   # never a traceback for a system error (a full disk, a socket gone away)
+        print(f"dullahan: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -141,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {"port": args.port, "bind": args.bind, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
                  "insecure": args.insecure, "shell": args.shell, "scrollback_lines": args.scrollback,
-                 "initial_layout": args.layout}
+                 "initial_layout": args.layout, "trusted_proxies": args.trusted_proxy,
+                 "allowed_hosts": args.allowed_host, "base_path": args.base_path}
     settings = load_settings(overrides)
     from dullahan.net.tls import check_bind
     check_bind(settings)
@@ -153,10 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _serve_flags(args: argparse.Namespace) -> list[str]:
     """The flags of ``serve`` that shape a server (a detached start and a restart pass them on)."""
     out: list[str] = []
-    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout"):
+    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout", "base_path"):
         value = getattr(args, flag)
         if value is not None:
             out += ["--" + flag.replace("_", "-"), str(value)]
+    for flag in ("trusted_proxy", "allowed_host"):
+        for value in getattr(args, flag) or ():
+            out += ["--" + flag.replace("_", "-"), value]
     if args.insecure:
         out.append("--insecure")
     return out
@@ -166,7 +168,9 @@ def _serve_foreground(settings: Any, args: argparse.Namespace) -> int:
     from dullahan.server import AlreadyRunning, Server
     paths = RuntimePaths.for_port(settings.port)
     log.configure(path=str(paths.logfile), spec=os.environ.get("DULLAHAN_DEBUG"),
-                  also_stderr=sys.stderr.isatty())
+                  also_stderr=sys.stderr.isatty(), max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+    from dullahan.net.weblog import install_log_bridge
+    install_log_bridge()
     takeover = Path(args.takeover) if args.takeover else None
 
     async def run() -> int:

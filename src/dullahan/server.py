@@ -107,6 +107,7 @@ class Server:
         self.pid = os.getpid()
         self.started = time.monotonic()
         self.tokens = tokens.load_or_create(settings.port)
+        log.set_secrets(self.tokens.master, self.tokens.view)
         self.lock = PidLock(self.paths)
         self.session: Session
         self.ipc: IpcServer
@@ -145,12 +146,13 @@ class Server:
             host = f"[{host}]"
         elif host in ("0.0.0.0", ""):
             host = "127.0.0.1"
-        base = f"{scheme}://{host}:{self.settings.port}/"
+        base = f"{scheme}://{host}:{self.settings.port}{self.settings.base_path}"
         return {"base": base, "master": f"{base}?token={self.tokens.master}",
                 "view": f"{base}?token={self.tokens.view}"}
 
     def set_tokens(self, new: tokens.Tokens) -> None:
         self.tokens = new
+        log.set_secrets(new.master, new.view)
         if self.web is not None:
             self.web.tokens_rotated(new)
 

@@ -4,6 +4,9 @@ import { test } from "node:test";
 
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelay, socketUrl } from "../../src/dullahan/web/js/connection.js";
 import {
+  baseDirectory, explainRefusal, refusalReason, SIGNED_OUT_REASONS,
+} from "../../src/dullahan/web/js/refusal.js";
+import {
   BUILTIN_TREES, dividers, fitCells, neighbour, sizesFromDivider, templateBoxes,
 } from "../../src/dullahan/web/js/layout.js";
 import { bounds, isEmpty, ranges, selectionText, Selector } from "../../src/dullahan/web/js/selection.js";
@@ -123,6 +126,37 @@ test("reconnect backoff grows exponentially with jitter, within bounds", () => {
 test("the socket URL follows the page's scheme and host", () => {
   assert.equal(socketUrl({ protocol: "http:", host: "127.0.0.1:7681" }), "ws://127.0.0.1:7681/ws");
   assert.equal(socketUrl({ protocol: "https:", host: "example.org" }), "wss://example.org/ws");
+});
+
+test("the socket URL keeps the page's path prefix (--base-path)", () => {
+  assert.equal(socketUrl({ protocol: "https:", host: "h", pathname: "/dullahan/" }), "wss://h/dullahan/ws");
+  assert.equal(socketUrl({ protocol: "http:", host: "h:1", pathname: "/a/b/" }), "ws://h:1/a/b/ws");
+  assert.equal(socketUrl({ protocol: "http:", host: "h", pathname: "/a/index.html" }), "ws://h/a/ws");
+  assert.equal(baseDirectory("/"), "/");
+  assert.equal(baseDirectory(""), "/");
+});
+
+test("a refusal becomes words, and only a full server is retried", () => {
+  const origin = explainRefusal("origin_rejected", "origin 'https://h' does not match http://h:80");
+  assert.ok(origin && !origin.retry && origin.label === "origin refused");
+  assert.ok(origin.text.includes("--trusted-proxy") && origin.text.includes("does not match"));
+  const host = explainRefusal("host_rejected");
+  assert.ok(host && !host.retry && host.text.includes("--allowed-host"));
+  const full = explainRefusal("too_many_connections");
+  assert.ok(full && full.retry && full.label === "server full");
+  assert.equal(explainRefusal("toString"), null, "no inherited keys");
+  assert.equal(explainRefusal(null), null);
+  assert.equal(explainRefusal("something_new"), null);
+  assert.ok(SIGNED_OUT_REASONS.has("signed_out") && SIGNED_OUT_REASONS.has("auth_failed"));
+});
+
+test("the reason comes from the refusal header first, then the body", () => {
+  assert.equal(refusalReason("host_rejected", { reason: "origin_rejected" }), "host_rejected");
+  assert.equal(refusalReason(null, { reason: "origin_rejected" }), "origin_rejected");
+  assert.equal(refusalReason(null, { reason: null }), null);
+  assert.equal(refusalReason(null, { reason: 3 }), null);
+  assert.equal(refusalReason(null, null), null);
+  assert.equal(refusalReason(null, "text"), null);
 });
 
 // -- settings -------------------------------------------------------------------------------------

@@ -3,6 +3,11 @@
 A connection may send several requests, one per line. A peer that sends nothing within the read timeout,
 sends an over-long line or garbage gets an error reply (when it can still be written) and is dropped; the
 other connections and the event loop never wait for it.
+
+At most ``MAX_CONNECTIONS`` connections are served at once. When a new one arrives at the cap, the one that
+has been waiting longest for a request line is told so and closed: a script that holds connections open
+(or many of them) can never lock the owner's CLI out. Only when every connection is in the middle of a
+request is the newcomer refused.
 """
 
 from __future__ import annotations
@@ -26,14 +31,32 @@ MAX_CONNECTIONS = 32
 Dispatch = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
+class _Peer:
+    """One control connection: whether it is waiting for a request line, and since when."""
+
+    __slots__ = ("evicted", "waiting_since", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter, now: float) -> None:
+        self.writer = writer
+        self.waiting_since: float | None = now
+        self.evicted = False
+
+
+def pick_idle_victim(peers: list[_Peer]) -> _Peer | None:
+    """The peer waiting longest for a request line, if any is waiting."""
+    idle = [p for p in peers if p.waiting_since is not None and not p.evicted]
+    return min(idle, key=lambda p: p.waiting_since or 0.0) if idle else None
+
+
 class IpcServer:
     def __init__(self, path: Path, dispatch: Dispatch) -> None:
         self.path = path
         self.dispatch = dispatch
         self._server: asyncio.AbstractServer | None = None
-        self._conns: set[asyncio.Task[None]] = set()
+        self._conns: dict[asyncio.Task[None], _Peer] = {}
         self.requests = 0
         self.errors = 0
+        self.evicted = 0
 
     async def start(self, sock: socket.socket | None = None) -> None:
         """Listen at ``path``, or on ``sock``: the listening socket a restarted server hands over (no moment
@@ -84,13 +107,16 @@ class IpcServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        if len(self._conns) >= MAX_CONNECTIONS:
-            await self._reply(writer, encode_reply(error="too many control connections"))
+        loop = asyncio.get_running_loop()
+        if len(self._conns) >= MAX_CONNECTIONS and not self._evict_one():
+            await self._reply(writer, encode_reply(error="too many control connections, all of them busy"))
             writer.close()
             return
-        self._conns.add(task)
+        peer = _Peer(writer, loop.time())
+        self._conns[task] = peer
         try:
             while True:
+                peer.waiting_since = loop.time()
                 try:
                     line = await asyncio.wait_for(reader.readuntil(b"\n"), READ_TIMEOUT)
                 except TimeoutError:
@@ -98,20 +124,39 @@ class IpcServer:
                     await self._reply(writer, encode_reply(error=f"no request within {READ_TIMEOUT:.0f} s"))
                     return
                 except asyncio.IncompleteReadError as e:
-                    if e.partial.strip():
+                    if e.partial.strip() and not peer.evicted:
                         await self._reply(writer, encode_reply(error="request not terminated by a newline"))
                     return
                 except asyncio.LimitOverrunError:
                     self.errors += 1
                     await self._reply(writer, encode_reply(error=f"request larger than {MAX_LINE} bytes"))
                     return
+                if peer.evicted:
+                    return
+                peer.waiting_since = None
                 if not await self._reply(writer, await self._handle(line)):
                     return
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self._conns.discard(task)
+            self._conns.pop(task, None)
             writer.close()
+
+    def _evict_one(self) -> bool:
+        """Close the connection that has waited longest for a request, to make room; False if all are busy."""
+        victim = pick_idle_victim(list(self._conns.values()))
+        if victim is None:
+            return False
+        victim.evicted = True
+        self.evicted += 1
+        log.limited("info", "ipc", "ipc_evicted", "control connection closed to make room for a new one",
+                    connections=len(self._conns), limit=MAX_CONNECTIONS)
+        try:
+            victim.writer.write(encode_reply(error="closed to make room for another control connection"))
+        except (ConnectionError, RuntimeError):
+            pass
+        victim.writer.close()
+        return True
 
     async def _handle(self, line: bytes) -> bytes:
         self.requests += 1

@@ -362,12 +362,16 @@ class VTerm:
 
         (With SGR, see ``term.ansi``: Ghostty's VT formatter styles never-written cells.)
         """
+        return strip_placeholders(self.plain_text(scrollback).decode("utf-8", "replace"))
+
+    def plain_text(self, scrollback: bool = False) -> bytes:
+        """Ghostty's plain formatter over the visible rows (or the whole screen, history included): one line
+        per row from the first, as UTF-8, trailing blanks and blank rows at the end left out."""
         cols, rows = self.term.size
         sel = init_sized("GhosttySelection")
         if scrollback:
-            total = self.total_rows()
             sel.start = self.term.ref(0, 0, "screen")[0]
-            sel.end = self.term.ref(cols - 1, total - 1, "screen")[0]
+            sel.end = self.term.ref(cols - 1, self.total_rows() - 1, "screen")[0]
         else:
             sel.start = self.term.ref(0, 0)[0]
             sel.end = self.term.ref(cols - 1, rows - 1)[0]
@@ -377,12 +381,13 @@ class VTerm:
         fmt = ffi.new("GhosttyFormatter*")
         check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, self.term._t[0], opts[0]), "formatter")
         try:
-            n = ffi.new("size_t*")
-            lib.ghostty_formatter_format_buf(fmt[0], ffi.NULL, 0, n)
-            buf = ffi.new("uint8_t[]", max(n[0], 1))
-            check(lib.ghostty_formatter_format_buf(fmt[0], buf, len(buf), n), "format")
-            text: bytes = ffi.buffer(buf, n[0])[:]
-            return strip_placeholders(text.decode("utf-8", "replace"))
+            # One pass (format_buf would need a second one just to learn the size).
+            out, size = ffi.new("uint8_t**"), ffi.new("size_t*")
+            check(lib.ghostty_formatter_format_alloc(fmt[0], ffi.NULL, out, size), "format")
+            try:
+                return ffi.buffer(out[0], size[0])[:]
+            finally:
+                lib.ghostty_free(ffi.NULL, out[0], size[0])
         finally:
             lib.ghostty_formatter_free(fmt[0])
 

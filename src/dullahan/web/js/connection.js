@@ -11,6 +11,14 @@
 // still holds for it, and keeps its role and its scroll positions. A connection closed with 4002 was
 // superseded by another page presenting the same secret (a duplicated tab): this one forgets the secret
 // and carries on as a new client.
+//
+// After a refused upgrade the page asks the server why (refusal.js): a refused origin or host name ends
+// the retries with an explanation ("refused"); a full server is retried and said so. Every URL is
+// relative to the page, so a server under a path prefix (--base-path) works unchanged.
+
+import {
+  baseDirectory, explainRefusal, REFUSAL_HEADER, REFUSAL_PATH, refusalReason, SIGNED_OUT_REASONS,
+} from "./refusal.js";
 
 export const PROTOCOL_VERSION = 1;
 export const BACKOFF_BASE_MS = 250;
@@ -34,15 +42,16 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
- * The WebSocket URL for a page location: same host, ws or wss by the page's scheme.
- * @param {{protocol: string, host: string}} loc
+ * The WebSocket URL for a page location: same host and path prefix (--base-path), ws or wss by its scheme.
+ * @param {{protocol: string, host: string, pathname?: string}} loc
  */
 export function socketUrl(loc) {
-  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}${baseDirectory(loc.pathname ?? "/")}ws`;
 }
 
 /**
- * @typedef {"connecting" | "open" | "reconnecting" | "offline" | "signed-out"} ConnState
+ * @typedef {"connecting" | "open" | "reconnecting" | "offline" | "signed-out" | "refused"} ConnState
+ * @typedef {import("./refusal.js").Refusal} Refusal
  */
 
 /**
@@ -51,7 +60,7 @@ export function socketUrl(loc) {
  * @property {(msg: any) => void} onFrame
  * @property {(msg: any) => void} onRole
  * @property {(msg: any) => void} onError
- * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string}) => void} onState
+ * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string, refusal: Refusal | null}) => void} onState
  */
 
 export class Connection {
@@ -83,6 +92,8 @@ export class Connection {
     this.pingOutstanding = false;
     this.suspended = false;   // page hidden into the back/forward cache
     this.reason = "";
+    /** @type {Refusal | null} */
+    this.refusal = null;
     this.connects = 0;
     this.bytesIn = 0;
     /** @type {string | null} this tab's resume secret (never the token) */
@@ -119,7 +130,7 @@ export class Connection {
 
   connect() {
     this.clearRetry();
-    if (this.suspended || this.state === "signed-out") return;
+    if (this.suspended || this.state === "signed-out" || this.state === "refused") return;
     this.drop(1000, "reconnecting");
     this.setState(this.connects === 0 ? "connecting" : "reconnecting");
     if (this.connects++ === 0) this.openSocket();
@@ -133,11 +144,12 @@ export class Connection {
    */
   probeThenOpen() {
     const probe = ++this.probes;
-    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out";
-    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out"
+      && this.state !== "refused";
+    fetch("./", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
       .then((r) => {
         if (!current()) return;
-        if (r.status === 403) this.setState("signed-out");
+        if (r.status === 403) this.onRefusal(r.headers.get(REFUSAL_HEADER) || "signed_out", "");
         else this.openSocket();
       }, (/** @type {unknown} */ e) => {
         if (!current()) return;
@@ -196,7 +208,7 @@ export class Connection {
         this.setResume(null);
         this.attempt = 0;
       }
-      if (!opened) this.checkSession();
+      if (!opened) this.askWhyRefused();
       this.scheduleRetry();
     };
     ws.onerror = () => {
@@ -212,6 +224,7 @@ export class Connection {
         this.attempt = 0;
         this.resumed = typeof msg.resume === "string" && msg.resume === this.resume;
         if (typeof msg.resume === "string") this.setResume(msg.resume);
+        this.refusal = null;
         this.setState("open");
         this.startPings();
         this.h.onHello(msg);
@@ -273,6 +286,10 @@ export class Connection {
   /** @param {string} why */
   retryNow(why) {
     if (this.state === "open" || this.state === "signed-out" || this.suspended) return;
+    if (this.state === "refused") {
+      if (why !== "clicked") return;   // only the user, having fixed the server, asks again
+      this.state = "reconnecting";
+    }
     if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;   // an attempt is under way
     this.reason = why;
     this.attempt = 0;
@@ -301,16 +318,43 @@ export class Connection {
     this.countdown = null;
   }
 
-  /** A refused upgrade looks like any network error; ask the page URL whether the session is still valid. */
-  checkSession() {
-    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin" }).then((r) => {
-      if (r.status === 403 && this.state !== "open") {
-        this.clearRetry();
-        this.setState("signed-out");
+  /** A refused upgrade looks like any network error: ask the server why (see refusal.js). */
+  askWhyRefused() {
+    fetch(REFUSAL_PATH, { cache: "no-store", credentials: "same-origin" }).then(async (r) => {
+      let body = null;
+      try {
+        body = await r.json();
+      } catch {
+        body = null;
       }
+      const detail = body && typeof body.detail === "string" ? body.detail : "";
+      this.onRefusal(refusalReason(r.headers.get(REFUSAL_HEADER), body), detail);
     }).catch(() => {
       /* the network is down: keep retrying */
     });
+  }
+
+  /**
+   * @param {string | null} reason
+   * @param {string} detail
+   */
+  onRefusal(reason, detail) {
+    if (this.state === "open" || !reason) return;
+    if (SIGNED_OUT_REASONS.has(reason)) {
+      this.clearRetry();
+      this.setState("signed-out");
+      return;
+    }
+    const refusal = explainRefusal(reason, detail);
+    if (!refusal) return;
+    this.refusal = refusal;
+    this.reason = refusal.label;
+    if (refusal.retry) {
+      this.setState(this.state);
+    } else {
+      this.clearRetry();
+      this.setState("refused");
+    }
   }
 
   startPings() {
@@ -359,7 +403,7 @@ export class Connection {
   setState(state) {
     this.state = state;
     const retryIn = this.retryTimer !== null ? Math.max(0, this.retryAt - performance.now()) : null;
-    this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason });
+    this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason, refusal: this.refusal });
   }
 }
 

@@ -1,8 +1,8 @@
 // Input wiring: keyboard and IME (through a hidden textarea), paste and copy, mouse (reported to the
-// program or driving the selection), wheel and touch scrolling. Decisions live in keys.js; this module
-// only connects browser events to them.
+// program or driving the selection) and wheel scrolling. Decisions live in keys.js; this module only
+// connects browser events to them. Touch gestures are touch.js's.
 
-import { decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
+import { ALT, CTRL, decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
 import { MODE_MOUSE } from "./sync.js";
 
 /** @typedef {import("./keys.js").Action} Action */
@@ -28,6 +28,8 @@ import { MODE_MOUSE } from "./sync.js";
  * @property {() => void} clearSelection
  * @property {() => boolean} overlayOpen
  * @property {Screen} screen
+ * @property {() => number} stickyMods      the key bar's armed modifiers (CTRL, ALT bits), used up by a key
+ * @property {(pane: number, text: string) => boolean} typed  text the key bar's modifiers turned into a key
  */
 
 const BUTTONS = /** @type {const} */ ([0, 1, 2, 3, 4]);
@@ -50,8 +52,6 @@ export class Input {
     this.lastMotion = "";
     this.selecting = false;
     this.suppressClick = false;
-    this.touchY = /** @type {number | null} */ (null);
-    this.touchAcc = 0;
     const doc = document;
     doc.addEventListener("keydown", (e) => this.onKeyDown(e), true);
     doc.addEventListener("keyup", (e) => this.onKeyUp(e), true);
@@ -69,9 +69,6 @@ export class Input {
       if (this.reportsMouse(e)) e.preventDefault();
     });
     root.addEventListener("click", (e) => this.onClick(e), true);
-    root.addEventListener("touchstart", (e) => this.onTouchStart(e), { passive: true });
-    root.addEventListener("touchmove", (e) => this.onTouchMove(e), { passive: false });
-    root.addEventListener("touchend", () => { this.touchY = null; }, { passive: true });
     // Clicks on the chrome (tabs, buttons) give the keyboard back to the terminal afterwards.
     doc.addEventListener("mouseup", (e) => {
       if (!host.overlayOpen() && !this.isFormField(e.target) && !this.isFormField(document.activeElement)) this.focus();
@@ -126,7 +123,9 @@ export class Input {
     // A modifier alone is sent too (kitty-protocol programs may ask for it); the server does not jump a
     // scrolled-back view to the live screen for modifiers or releases, only for keys that type.
     if (!isModifierKey(e.key)) host.clearSelection();
-    host.send(keyMessage(e, pane, e.repeat ? "repeat" : "press"));
+    const sticky = isModifierKey(e.key) ? 0 : host.stickyMods();
+    const ev = sticky ? { ...keyFields(e), ctrlKey: e.ctrlKey || Boolean(sticky & CTRL), altKey: e.altKey || Boolean(sticky & ALT) } : e;
+    host.send(keyMessage(ev, pane, e.repeat ? "repeat" : "press"));
     this.sent.add(e.code || e.key);
   }
 
@@ -197,6 +196,7 @@ export class Input {
       return;
     }
     this.host.clearSelection();
+    if (this.host.typed(pane, text)) return;
     for (let i = 0; i < text.length; i += 60000) this.host.send({ t: "text", p: pane, d: text.slice(i, i + 60000) });
   }
 
@@ -318,39 +318,10 @@ export class Input {
     this.wheelAcc = rest;
     if (rows === 0) return;
     if (e.shiftKey) {
-      this.host.send({ t: "scroll", p: hit.pane.id, delta: -rows });
+      this.host.send({ t: "scroll", p: hit.pane.id, delta: rows });   // up (rows < 0) is older, as without Shift
     } else {
       this.host.send({ t: "wheel", p: hit.pane.id, dy: rows, dx: 0, x: hit.x, y: hit.y, m: modsOf(e) });
     }
-  }
-
-  // -- touch (phones: swipe to scroll the scrollback) -----------------------------------------------
-  /** @param {TouchEvent} e */
-  onTouchStart(e) {
-    this.touchY = e.touches.length === 1 ? e.touches[0].clientY : null;
-    this.touchAcc = 0;
-  }
-
-  /** @param {TouchEvent} e */
-  onTouchMove(e) {
-    if (this.touchY === null || e.touches.length !== 1) return;
-    const y = e.touches[0].clientY;
-    const hit = this.host.screen.cellAt(e.touches[0].clientX, y);
-    if (!hit) return;
-    const root = this.host.screen.root;
-    // Let the page scroll natively while the grid itself is taller than the screen.
-    if (root.scrollHeight > root.clientHeight + 1) {
-      const atTop = root.scrollTop <= 0;
-      if (!(atTop && y > this.touchY)) {
-        this.touchY = y;
-        return;
-      }
-    }
-    e.preventDefault();
-    const [rows, rest] = wheelRows(this.touchAcc, this.touchY - y, 0, this.host.screen.cellH * this.host.screen.scale, 24);
-    this.touchAcc = rest;
-    this.touchY = y;
-    if (rows !== 0) this.host.send({ t: "scroll", p: hit.pane.id, delta: -rows });
   }
 
   /** @param {boolean} on */
@@ -359,4 +330,12 @@ export class Input {
     const st = pane !== null ? this.host.paneState(pane) : undefined;
     if (pane !== null && st && st.modes & 8 && this.host.isMaster()) this.host.send({ t: "focus", p: pane, on });
   }
+}
+
+/**
+ * The fields of a KeyboardEvent that a key message carries (a copy, to add modifiers to).
+ * @param {KeyboardEvent} e
+ */
+function keyFields(e) {
+  return { key: e.key, code: e.code, shiftKey: e.shiftKey, ctrlKey: e.ctrlKey, altKey: e.altKey, metaKey: e.metaKey };
 }

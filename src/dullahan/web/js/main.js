@@ -10,6 +10,7 @@ import { fitCells, neighbour, sizesFromDivider } from "./layout.js";
 import { ClipboardBridge } from "./clipboard.js";
 import { Selector } from "./selection.js";
 import { loadSettings, sanitize, saveSettings } from "./settings.js";
+import { Phone } from "./phone.js";
 import { StyleRules, themeByName, themeVariables } from "./style.js";
 import { activeWindow, MODE_ALT_SCREEN, Replica } from "./sync.js";
 import { Ui } from "./ui.js";
@@ -88,6 +89,9 @@ export class App {
           this.ui.toast("Signed out", "The server no longer accepts this session (its tokens were rotated?). "
             + "Open the URL printed by 'dullahan url' to sign in again.", "error");
         }
+        if (state === "refused" && this.connState !== "refused" && d.refusal) {
+          this.ui.toast(d.refusal.title, d.refusal.text, "error");
+        }
         this.connState = state;
         this.ui.setConnection(state, d);
         document.body.classList.toggle("disconnected", state !== "open");
@@ -127,7 +131,32 @@ export class App {
       clearSelection: () => this.selector.clear(),
       overlayOpen: () => this.ui.openOverlay !== null,
       screen: this.screen,
+      stickyMods: () => this.phone.keyMods(),
+      typed: (pane, text) => this.phone.typed(pane, text),
     }, ta);
+    this.phone = new Phone({
+      send: (msg) => this.conn.send(msg),
+      isMaster: () => this.isMaster(),
+      attached: () => this.conn.open,
+      activePane: () => this.activePane(),
+      layout: () => this.replica.layout,
+      paneState: (id) => this.replica.panes.get(id),
+      screen: this.screen,
+      selector: this.selector,
+      copy: (text) => this.clipboard.write(text),
+      paste: (text) => {
+        this.selector.clear();
+        this.clipboard.paste(text);
+      },
+      settings: () => this.settings,
+      applySettings: (s) => this.applySettings(s),
+      toast: (title, body, kind) => this.ui.toast(title, body, kind),
+      focusPane: (id) => this.focusPane(id),
+      refused: () => this.ui.refused(),
+      relayout: () => this.applyLayout(),
+      narrow: () => this.narrowQuery.matches,
+      refocus: () => this.input.focus(),
+    });
   }
 
   start() {
@@ -151,6 +180,7 @@ export class App {
     addEventListener("focus", () => this.markFocus());
     addEventListener("blur", () => this.markFocus());
     this.ui.setRole("view", false);
+    this.phone.start();
     this.conn.start();
     this.input.focus();
   }
@@ -288,6 +318,7 @@ export class App {
       if (document.title !== want) document.title = want;
       this.markFocus();
       this.placeTextarea();
+      this.phone.afterRender();
       if (this.framesRendered++ === 0) this.firstRenderAt = performance.now();
     } catch (e) {
       console.error("render failed", e);
@@ -303,7 +334,7 @@ export class App {
     if (this.pendingFocus && activeWindow(layout)?.active === this.pendingFocus.pane) this.pendingFocus = null;
     this.ui.setLayout(layout);
     const win = activeWindow(layout);
-    this.screen.setWindow(win, this.narrowQuery.matches);
+    this.screen.setWindow(win, this.narrowQuery.matches, this.phone.shownPane(win));
     document.body.classList.toggle("narrow", this.narrowQuery.matches);
     for (const id of this.screen.panes.keys()) this.dirty.add(id);
     for (const [id, pv] of this.screen.panes) {
@@ -311,6 +342,7 @@ export class App {
       if (st) pv.update(st);
     }
     if (this.selector.sel && !this.screen.panes.has(this.selector.sel.pane)) this.selector.clear();
+    this.phone.layoutChanged();
     this.scheduleResize(this.firstLayout ? 0 : 100);
     this.firstLayout = false;
   }
@@ -360,13 +392,21 @@ export class App {
     }, delay);
   }
 
-  /** The master sizes the active window to its viewport (deduplicated: no resize loops). */
+  /**
+   * The master sizes the active window to its viewport (deduplicated: no resize loops); on a phone, so
+   * that the pane it shows fills the screen.
+   */
   sendResize() {
-    if (!this.isMaster() || this.narrowQuery.matches || !this.conn.open) return;
+    if (!this.isMaster() || !this.conn.open) return;
     const win = activeWindow(this.replica.layout);
     if (!win) return;
     const root = this.screen.root;
-    const [cols, rows] = fitCells(root.clientWidth, root.clientHeight, this.screen.cellW, this.screen.cellH);
+    let [cols, rows] = fitCells(root.clientWidth, root.clientHeight, this.screen.cellW, this.screen.cellH);
+    if (this.narrowQuery.matches) {
+      const size = this.phone.windowSize(win, cols, rows);
+      if (!size) return;
+      [cols, rows] = size;
+    }
     const key = `${win.id}:${cols}:${rows}`;
     if (win.cols === cols && win.rows === rows) {
       this.lastResize = key;
@@ -497,6 +537,7 @@ export class App {
     root.setProperty("--font-size", `${this.settings.fontSize}px`);
     this.applyTheme();
     this.measure();
+    this.phone.settingsChanged(this.settings);
     for (const [id, pv] of this.screen.panes) {
       const st = this.replica.panes.get(id);
       if (st) pv.updateCursor(st);

@@ -12,6 +12,7 @@ import { THEMES } from "./style.js";
  * @property {"app" | "block" | "bar" | "underline"} cursorStyle   "app": as the program asks
  * @property {"app" | "on" | "off"} cursorBlink
  * @property {boolean} clipboardWrites  programs may set the clipboard (OSC 52), master only
+ * @property {boolean} guardUnload     ask before closing or leaving the page while a session is attached
  */
 
 export const STORAGE_KEY = "dullahan.settings.v1";
@@ -26,6 +27,7 @@ export const DEFAULTS = {
   cursorStyle: "app",
   cursorBlink: "app",
   clipboardWrites: true,
+  guardUnload: true,
 };
 
 /**
@@ -60,6 +62,7 @@ export function sanitize(raw) {
     cursorStyle: pick("cursorStyle", /** @type {const} */ (["app", "block", "bar", "underline"]), DEFAULTS.cursorStyle),
     cursorBlink: pick("cursorBlink", /** @type {const} */ (["app", "on", "off"]), DEFAULTS.cursorBlink),
     clipboardWrites: typeof o.clipboardWrites === "boolean" ? o.clipboardWrites : DEFAULTS.clipboardWrites,
+    guardUnload: typeof o.guardUnload === "boolean" ? o.guardUnload : DEFAULTS.guardUnload,
   };
 }
 

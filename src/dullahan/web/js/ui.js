@@ -243,7 +243,7 @@ export class Ui {
 
   /**
    * @param {ConnState} state
-   * @param {{rtt: number | null, retryIn: number | null, attempt: number, reason: string}} d
+   * @param {{rtt: number | null, retryIn: number | null, attempt: number, reason: string, refusal: import("./refusal.js").Refusal | null}} d
    */
   setConnection(state, d) {
     const c = this.connEl;
@@ -253,10 +253,13 @@ export class Ui {
     else if (state === "reconnecting") text = d.retryIn !== null ? `reconnecting… (${Math.ceil(d.retryIn / 1000)} s)` : "reconnecting…";
     else if (state === "offline") text = "offline";
     else if (state === "signed-out") text = "signed out";
+    else if (state === "refused") text = d.refusal ? d.refusal.label : "refused";
     else text = "connecting…";
+    if (state === "reconnecting" && d.refusal && d.refusal.retry) text = `${d.refusal.label}: ${text}`;
     c.textContent = text;
     c.title = state === "signed-out" ? "Open the URL printed by 'dullahan url' again to sign in"
-      : state === "open" ? "Connected; round-trip time to the server" : `Not connected (${d.reason}); click to retry now`;
+      : state === "refused" && d.refusal ? `${d.refusal.text} Click to retry.`
+        : state === "open" ? "Connected; round-trip time to the server" : `Not connected (${d.reason}); click to retry now`;
   }
 
   // -- toasts ------------------------------------------------------------------------------------
@@ -312,6 +315,7 @@ export class Ui {
     set("cursorStyle", s.cursorStyle);
     set("cursorBlink", s.cursorBlink);
     /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked = s.clipboardWrites;
+    /** @type {HTMLInputElement} */ (form.elements.namedItem("guardUnload")).checked = s.guardUnload;
     if (!form.dataset.wired) {
       form.dataset.wired = "1";
       const apply = () => {
@@ -324,6 +328,7 @@ export class Ui {
           cursorStyle: /** @type {Settings["cursorStyle"]} */ (get("cursorStyle")),
           cursorBlink: /** @type {Settings["cursorBlink"]} */ (get("cursorBlink")),
           clipboardWrites: /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked,
+          guardUnload: /** @type {HTMLInputElement} */ (form.elements.namedItem("guardUnload")).checked,
         });
       };
       form.addEventListener("input", apply);
