@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from dullahan.persist import fdpass, state
+from dullahan.term.vt import VTerm
 from helpers import ServerProc, StartServer, capture_until, pid_gone, pid_running, wait_for
 
 FAST_SAVES = {"state_save_interval": 0.5}
@@ -92,6 +93,16 @@ def test_restart_keeps_shells_screens_scrollback_and_layout(server: StartServer)
     capture_until(srv, 1, "alive-42")
     assert {p["id"]: p["pid"] for p in srv.panes()} == {p["id"]: p["pid"] for p in before["panes"]}
     assert parent_of(srv.pane(1)["pid"]) == srv.keeper_pid()
+    # The new server saves on from the file the old one wrote just before: every screen is in it, and a
+    # pane that did not change since is the same terminal.
+    srv.wait_saved()
+    decoded = state.decode(srv.state_file.read_bytes())
+    records = {r.id: r for r in decoded.header.panes}
+    assert set(records) == {1, main, side1, side2} and all(r.screen is not None for r in records.values())
+    kept = records[main]
+    assert kept.screen is not None
+    assert VTerm.from_snapshot(decoded.blob(kept.screen), 10_000).capture(scrollback=True).rstrip("\n") == \
+        srv.capture(main, scrollback=True).rstrip("\n")
 
 
 def test_a_counter_loses_and_repeats_nothing_across_restart(server: StartServer, tmp_path: Path) -> None:

@@ -230,7 +230,8 @@ class Server:
         os.close(fd)
 
     def _begin_serving(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.continuity.start_saver(self.session)
+        if self.continuity.saver is None:
+            self.continuity.start_saver(self.session)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
         loop.add_signal_handler(signal.SIGHUP, lambda: log.info("server", "SIGHUP ignored"))
@@ -278,6 +279,9 @@ class Server:
         # Committed: from here this server owns the shells, the sockets and the pid file.
         self.lock.adopt(incoming.pidfile_fd)
         self._stderr_to_log()
+        # The panes' content as restored, before their PTYs are read: what the state file holds as it is.
+        saved = {pid: where for pid, where in incoming.saved.items() if pid in self.session.panes}
+        self.continuity.start_saver(self.session, saved)
         prepared.commit(inputs)
         await self.ipc.start(sock=incoming.ipc)
         await self.web.start(socks=incoming.web)

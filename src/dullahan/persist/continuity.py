@@ -20,7 +20,7 @@ from dullahan.config import RuntimePaths, Settings
 from dullahan.log import log
 from dullahan.persist import restore, state
 from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths, keeper_pid
-from dullahan.persist.saver import StateSaver, report_json
+from dullahan.persist.saver import StateSaver, WrittenScreen, report_json
 from dullahan.persist.state import DecodedState, StateError
 from dullahan.persist.store import StateStore
 from dullahan.session.pane import Pane
@@ -195,9 +195,14 @@ class Continuity:
         return prepared
 
     # -- saving ----------------------------------------------------------------------------------------------
-    def start_saver(self, session: Session) -> None:
+    def start_saver(self, session: Session, saved: dict[int, tuple[int, int, int, int]] | None = None) -> None:
+        """``saved``: from a restart, the panes whose screens the state file holds as they are now."""
         self.saver = StateSaver(session, self.settings, self.store, self.export_clients)
-        self.saver.start()
+        written = None
+        if saved is not None:
+            written = {pid: WrittenScreen(session.panes[pid].content_seq, *where) for pid, where in saved.items()
+                       if pid in session.panes}
+        self.saver.start(written)
 
     async def save_now(self) -> None:
         if self.saver is not None:

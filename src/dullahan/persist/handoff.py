@@ -341,10 +341,13 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
         if hello.get("protocol") != PROTOCOL:
             raise HandoffError(f"the new server speaks handoff protocol {hello.get('protocol')!r}, not {PROTOCOL}")
         new_version = str(hello.get("version", "?"))[:40]
-        await saving
+        log.debug("server", "restart: new server loaded", s=round(time.monotonic() - started, 3))
         pre = await snapping
         _send_memfd(conn, {"op": "prestate"}, handoff_state(server, pre, final=False), "dullahan-prestate")
         _expect(await _receive(loop, conn, child, PREPARE_TIMEOUT, "restoring the terminals"), "prepared")
+        log.debug("server", "restart: prestate restored", s=round(time.monotonic() - started, 3))
+        await saving   # before the freeze: the saver must be done with the file before the new server owns it
+        log.debug("server", "restart: state saved", s=round(time.monotonic() - started, 3))
 
         # From here until the commit, no server reads the PTYs.
         paused = time.monotonic()
@@ -361,9 +364,11 @@ async def hand_over(server: Server, argv: Sequence[str]) -> dict[str, Any]:
                      *(s.fileno() for s in server.web.listening_sockets())]
         if 2 + len(listeners) > fdpass.MAX_FDS:
             raise HandoffError(f"{len(listeners)} listening sockets are more than a handoff carries")
+        saved = saver.unchanged_screens() if saver is not None else {}
         _send_memfd(conn, {"op": "state", "from_pid": os.getpid(), "from_version": __version__,
                            "tokens": {"master": server.tokens.master, "view": server.tokens.view},
-                           "debug": sorted(log.enabled), "web_listeners": len(listeners) - 1},
+                           "debug": sorted(log.enabled), "web_listeners": len(listeners) - 1,
+                           "saved": [[pid, *where] for pid, where in saved.items()]},
                     blob, "dullahan-state", [server.lock.fd, *listeners])
         _expect(await _receive(loop, conn, child, PREPARE_TIMEOUT, "taking the shells"), "ready")
         log.debug("server", "restart: new server ready", ms=round((time.monotonic() - paused) * 1e3, 1))
@@ -454,6 +459,7 @@ class Incoming:
     from_pid: int
     from_version: str
     debug: list[str]
+    saved: dict[int, tuple[int, int, int, int]]   # panes the state file holds as they are: offset, length, rows
 
 
 class Takeover:
@@ -501,10 +507,15 @@ class Takeover:
             raise
         os.close(fds[0])
         debug = obj.get("debug")
+        saved: dict[int, tuple[int, int, int, int]] = {}
+        for item in obj.get("saved") or []:
+            if isinstance(item, list) and len(item) == 5 and all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in item):
+                saved[item[0]] = (item[1], item[2], item[3], item[4])
         return Incoming(decoded, fds[1], socket.socket(fileno=fds[2]), [socket.socket(fileno=fd) for fd in fds[3:]],
                         {"master": tokens["master"], "view": tokens["view"]}, _int_field(obj, "from_pid"),
                         str(obj.get("from_version", "?"))[:40],
-                        [c for c in debug if isinstance(c, str)] if isinstance(debug, list) else [])
+                        [c for c in debug if isinstance(c, str)] if isinstance(debug, list) else [], saved)
 
     def ready(self) -> None:
         fdpass.send(self.sock, {"op": "ready"})

@@ -98,9 +98,22 @@ class StateSaver:
             self._timer = self.session.loop.call_later(delay, self._begin)
 
     # -- life ---------------------------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, saved: dict[int, WrittenScreen] | None = None) -> None:
+        """Save from now on. ``saved``: screens the state file already holds as they are (a restarted server
+        carries on with the file its predecessor wrote just before the handoff): the first save waits the
+        usual interval and reads those back instead of encoding every terminal again."""
         self._enabled = True
+        if saved is not None:
+            self._written = dict(saved)
+            self._last_start = time.monotonic()
         self._mark()
+
+    def unchanged_screens(self) -> dict[int, tuple[int, int, int, int]]:
+        """Panes whose screen in the file written last is still current: id -> (offset, length, history rows,
+        dropped rows), for the server a restart hands over to."""
+        panes = self.session.panes
+        return {pid: (w.offset, w.length, w.history_rows, w.dropped_rows) for pid, w in self._written.items()
+                if pid in panes and panes[pid].content_seq == w.seq}
 
     def stop(self) -> None:
         """No more saves (a running one finishes)."""
