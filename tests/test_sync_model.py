@@ -287,7 +287,8 @@ def run_model(seed: int, steps: int) -> Counter[str]:
                 target = rng.choice(source.visible_panes())
                 receive({"t": "scroll", "p": target, **rng.choice([{"delta": -rng.randint(1, 30)},
                                                                     {"delta": rng.randint(1, 30)},
-                                                                    {"to": "top"}, {"to": "bottom"}])})
+                                                                    {"to": "top"}, {"to": "bottom"},
+                                                                    {"row": rng.randint(0, 250)}])})
             elif r < 0.21:                                   # a flood of refused messages
                 for _ in range(rng.randint(5, 15)):
                     client.peer.receive(json.dumps({"t": "scroll", "p": 1, "delta": 0}), now)

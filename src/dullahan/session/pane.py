@@ -507,6 +507,15 @@ class Pane:
             self._needs_full_read = True
             return strip_placeholders(styled_text(rows, vt.size[0], styles))
 
+    def screen_rows(self, top: int, count: int) -> list[Row]:
+        """Up to ``count`` rows of the whole screen (history + active) from absolute row ``top``, read for their
+        text: their styles go to a table of their own, so reading them never grows the one the clients share."""
+        with self._terminal():
+            try:
+                return self.reader.history_rows(top, count, StyleTable())
+            finally:
+                self._needs_full_read = True
+
     def history(self, top: int, count: int) -> tuple[int, list[Row]]:
         """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
 

@@ -783,6 +783,7 @@ class Session:
             "running": pane.alive,
             "exit": pane.exit.to_json() if pane.exit else None,
             "title": pane.meta.title,
+            "bells": pane.meta.bells,
             "cwd": pane.meta.pwd,
             "command": pane.argv,
             "previous_command": pane.previous_command,

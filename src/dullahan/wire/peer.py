@@ -100,6 +100,7 @@ class Bucket:
 class ScrollPos:
     offset: int                 # rows above the live screen
     anchored: int | None        # the scrollback length the offset was measured against (None: not yet)
+    top_row: int | None = None  # asked for: this history row at the top (resolved when the frame is built)
 
 
 @dataclass(slots=True)
@@ -214,7 +215,7 @@ class Peer:
             self._refuse("not_master", "only the master can do that; this client is watching", ref, now, request)
             return None
         if isinstance(msg, p.Scroll):
-            self.scroll(msg.pane, msg.delta, msg.to)
+            self.scroll(msg.pane, msg.delta, msg.to, msg.row)
             return None
         if isinstance(msg, p.Paste):
             return self._paste_chunk(msg, now)
@@ -307,10 +308,15 @@ class Peer:
             self.closing = Close(reason, detail)
 
     # -- this client's view of the scrollback ------------------------------------------------------
-    def scroll(self, pane_id: int, delta: int, to: str | None) -> None:
-        """Move this client's view of a pane's history (negative delta: older rows). Clamped when the
-        next frame is built, against the pane's scrollback at that moment."""
+    def scroll(self, pane_id: int, delta: int, to: str | None, row: int | None = None) -> None:
+        """Move this client's view of a pane's history (negative delta: older rows; or ``row``, counted
+        from the oldest history row, at the top). Clamped when the next frame is built, against the
+        pane's scrollback at that moment."""
         pos = self.offsets.get(pane_id, ScrollPos(0, None))
+        if row is not None:
+            self.offsets[pane_id] = ScrollPos(0, None, row)
+            self.mark_dirty(pane_id)
+            return
         if to == "bottom":
             offset = 0
         elif to == "top":
@@ -467,8 +473,11 @@ class Peer:
         if live.modes & MODE_ALT_SCREEN or live.scrollback == 0:
             self.offsets.pop(pane_id, None)
             return live
-        anchored = pos.anchored if pos.anchored is not None else live.scrollback
-        offset = min(live.scrollback, pos.offset + max(0, live.scrollback - anchored))
+        if pos.top_row is not None:
+            offset = max(0, min(live.scrollback, live.scrollback - pos.top_row))
+        else:
+            anchored = pos.anchored if pos.anchored is not None else live.scrollback
+            offset = min(live.scrollback, pos.offset + max(0, live.scrollback - anchored))
         if offset <= 0:
             self.offsets.pop(pane_id, None)
             return live

@@ -60,6 +60,7 @@ export function socketUrl(loc) {
  * @property {(msg: any) => void} onFrame
  * @property {(msg: any) => void} onRole
  * @property {(msg: any) => void} onError
+ * @property {(msg: any) => void} onResult   the answer to a command sent with an `id`
  * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string, refusal: Refusal | null}) => void} onState
  */
 
@@ -244,6 +245,9 @@ export class Connection {
         break;
       case "error":
         this.h.onError(msg);
+        break;
+      case "result":
+        this.h.onResult(msg);
         break;
       default:
         break;

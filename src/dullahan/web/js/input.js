@@ -2,6 +2,7 @@
 // program or driving the selection) and wheel scrolling. Decisions live in keys.js; this module only
 // connects browser events to them. Touch gestures are touch.js's.
 
+import { SelectionDrag } from "./dragselect.js";
 import { ALT, CTRL, decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
 import { MODE_MOUSE } from "./sync.js";
 
@@ -24,6 +25,11 @@ import { MODE_MOUSE } from "./sync.js";
  * @property {(pane: number) => void} focusPane
  * @property {(pane: number, x: number, y: number, mode: "char" | "word" | "line") => void} selectStart
  * @property {(x: number, y: number) => void} selectMove
+ * @property {(pane: number, x: number, y: number) => void} selectExtend   Shift+click
+ * @property {(pane: number, delta: number) => void} scroll   move this page's view (rows; negative: older)
+ * @property {(e: KeyboardEvent) => boolean} prefixKey   the prefix key and copy mode took the key
+ * @property {(pane: number) => boolean} middleClick     a middle click in a pane was taken (paste)
+ * @property {(pane: number, x: number, y: number) => string | null} urlAt   a URL in the text under a cell
  * @property {() => boolean} selectEnd      true when a selection was made
  * @property {() => void} clearSelection
  * @property {() => boolean} overlayOpen
@@ -50,7 +56,10 @@ export class Input {
     this.reportedDrag = null;
     /** @type {string} the last reported motion cell */
     this.lastMotion = "";
-    this.selecting = false;
+    this.drag = new SelectionDrag({
+      screen: host.screen, selectStart: host.selectStart, selectExtend: host.selectExtend, selectMove: host.selectMove,
+      selectEnd: host.selectEnd, scroll: host.scroll,
+    });
     this.suppressClick = false;
     const doc = document;
     doc.addEventListener("keydown", (e) => this.onKeyDown(e), true);
@@ -96,6 +105,11 @@ export class Input {
       return;
     }
     if (this.composing || e.isComposing) return;
+    if (host.prefixKey(e)) {
+      e.preventDefault();
+      e.stopPropagation();
+      return;
+    }
     const d = decideKey(e, host.keyContext());
     if (d.kind === "ignore") return;
     if (d.kind === "browser") {
@@ -258,22 +272,20 @@ export class Input {
       document.addEventListener("mouseup", up, true);
       return;
     }
+    if (e.button === 1 && this.host.middleClick(paneId)) {
+      // Linux browsers paste their own primary selection on the middle button's release: not this time.
+      const up = (/** @type {MouseEvent} */ ev) => {
+        if (ev.button !== 1) return;
+        ev.preventDefault();
+        document.removeEventListener("mouseup", up, true);
+      };
+      document.addEventListener("mouseup", up, true);
+      return;
+    }
     if (e.button !== 0) return;
-    const mode = e.detail >= 3 ? "line" : e.detail === 2 ? "word" : "char";
-    this.host.selectStart(paneId, hit.x, hit.y, mode);
-    this.selecting = true;
-    const move = (/** @type {MouseEvent} */ ev) => {
-      const h = this.host.screen.cellAt(ev.clientX, ev.clientY, paneId);
-      if (h) this.host.selectMove(h.x, h.y);
-    };
-    const up = () => {
-      document.removeEventListener("mousemove", move, true);
-      document.removeEventListener("mouseup", up, true);
-      this.selecting = false;
-      if (this.host.selectEnd() && mode === "char") this.suppressClick = true;
-    };
-    document.addEventListener("mousemove", move, true);
-    document.addEventListener("mouseup", up, true);
+    this.drag.begin(e, paneId, hit.x, hit.y, (made, mode) => {
+      if (made && mode === "char") this.suppressClick = true;
+    });
   }
 
   /**
@@ -292,18 +304,31 @@ export class Input {
 
   /** Motion without a button (reported only when the program asked for any-motion tracking). @param {MouseEvent} e */
   onHover(e) {
-    if (this.reportedDrag || this.selecting || e.buttons !== 0 || !this.reportsMouse(e)) return;
+    if (this.reportedDrag || this.drag.active || e.buttons !== 0 || !this.reportsMouse(e)) return;
     const hit = this.host.screen.cellAt(e.clientX, e.clientY);
     if (hit) this.reportMotion(e, hit.pane.id, null);
   }
 
-  /** Links open on a plain click; not at the end of a drag, and not when the program gets the mouse. @param {MouseEvent} e */
+  /**
+   * Links open on a plain click; not at the end of a drag, and not when the program gets the mouse. A URL
+   * found in the text is read across the rows it wraps over, so the whole of it opens.
+   * @param {MouseEvent} e
+   */
   onClick(e) {
-    const a = /** @type {HTMLElement} */ (e.target).closest("a");
-    if (!a) return;
+    const a = /** @type {HTMLAnchorElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("a"));
     if (this.suppressClick) {
-      e.preventDefault();
+      if (a) e.preventDefault();
       this.suppressClick = false;
+      return;
+    }
+    if (a && !a.classList.contains("auto")) return;
+    if (e.button !== 0 || e.shiftKey || this.reportsMouse(e)) return;
+    const hit = this.host.screen.cellAt(e.clientX, e.clientY);
+    const url = hit ? this.host.urlAt(hit.pane.id, hit.x, hit.y) : null;
+    if (a) {
+      if (url) a.href = url;
+    } else if (url) {
+      window.open(url, "_blank", "noopener,noreferrer");
     }
   }
 
@@ -317,8 +342,8 @@ export class Input {
     const [rows, rest] = wheelRows(this.wheelAcc, e.deltaY, e.deltaMode, this.host.screen.cellH * this.host.screen.scale, st?.rows ?? 24);
     this.wheelAcc = rest;
     if (rows === 0) return;
-    if (e.shiftKey) {
-      this.host.send({ t: "scroll", p: hit.pane.id, delta: rows });   // up (rows < 0) is older, as without Shift
+    if (e.shiftKey || this.drag.active) {   // during a selection drag the view scrolls and the selection follows
+      this.host.send({ t: "scroll", p: hit.pane.id, delta: rows });   // rows < 0: the wheel went up, older rows
     } else {
       this.host.send({ t: "wheel", p: hit.pane.id, dy: rows, dx: 0, x: hit.x, y: hit.y, m: modsOf(e) });
     }

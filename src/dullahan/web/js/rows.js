@@ -14,7 +14,8 @@
  * @property {number} cols     width in columns
  * @property {string} text
  * @property {number} sid      style id (0 = default)
- * @property {string | null} link  the OSC 8 URI (untrusted; check with safeHref before use)
+ * @property {string | null} link  the OSC 8 URI, or a URL found in the text (untrusted; check with safeHref before use)
+ * @property {boolean} auto    the link is a URL found in the text (links.js), not an OSC 8 link
  * @property {boolean} wide    a single wide character or grapheme cluster
  */
 
@@ -83,17 +84,27 @@ export function styleColumns(row, cols) {
  * Columns after that are blank in the default style (the pane's background shows through).
  * @param {Row} row
  * @param {number} cols
+ * @param {Array<[number, number, string]>} [found]  URLs found in the text (`links.rowUrls`); OSC 8 links win
  * @returns {Piece[]}
  */
-export function rowPieces(row, cols) {
+export function rowPieces(row, cols, found = []) {
   const cells = rowCells(row, cols);
   const styles = styleColumns(row, cols);
   /** @type {Array<string | null>} */
   const links = new Array(cols).fill(null);
+  const auto = new Uint8Array(cols);
   let end = 0;
   for (const [x, n, uri] of row.links) {
     for (let i = Math.max(0, x); i < Math.min(cols, x + n); i++) links[i] = uri;
     end = Math.max(end, x + n);
+  }
+  for (const [x, n, uri] of found) {
+    for (let i = Math.max(0, x); i < Math.min(cols, x + n); i++) {
+      if (links[i] === null) {
+        links[i] = uri;
+        auto[i] = 1;
+      }
+    }
   }
   for (let j = 0; j + 2 < row.runs.length; j += 3) end = Math.max(end, row.runs[j] + row.runs[j + 1]);
   end = Math.max(end, textColumns(row));
@@ -113,7 +124,7 @@ export function rowPieces(row, cols) {
       cur.cols += 1;
       continue;
     }
-    cur = { x, cols: Math.min(w, cols - x), text, sid, link, wide };
+    cur = { x, cols: Math.min(w, cols - x), text, sid, link, auto: auto[x] === 1, wide };
     out.push(cur);
   }
   return out;

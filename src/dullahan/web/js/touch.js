@@ -10,7 +10,8 @@ import {
   isLongPress, LONG_PRESS_MS, lockAxis, panStep, pinchFontSize, scrollRows, swipeDirection, zoomScroll,
 } from "./gestures.js";
 import { el } from "./pane.js";
-import { bounds } from "./selection.js";
+import { viewTop } from "./search.js";
+import { viewBounds } from "./selection.js";
 
 /** @typedef {import("./view.js").Screen} Screen */
 /** @typedef {import("./selection.js").Selector} Selector */
@@ -312,7 +313,7 @@ class SelectionUi {
     const st = sel ? this.host.paneState(sel.pane) : undefined;
     const t = e.changedTouches[0];
     if (!sel || !st || !t) return;
-    const { start, end } = bounds(sel, selector.lines(sel.pane), st.cols);
+    const { start, end } = viewBounds(sel, viewTop(st));
     const fixed = which === "start" ? end : start;
     const pane = sel.pane;
     selector.start(pane, fixed[0], fixed[1], "char");
@@ -363,13 +364,15 @@ class SelectionUi {
       this.el.hidden = true;
       return;
     }
-    const { start, end } = bounds(sel, this.host.selector.lines(sel.pane), st.cols);
+    const { start, end } = viewBounds(sel, viewTop(st));   // rows of the view: an end may be out of it
     const r = pv.body.getBoundingClientRect();
     const cw = r.width / Math.max(1, pv.cols);
     const ch = r.height / Math.max(1, pv.rows);
     this.el.hidden = false;
     place(this.startHandle, r.left + start[0] * cw, r.top + (start[1] + 1) * ch);
     place(this.endHandle, r.left + (end[0] + 1) * cw, r.top + (end[1] + 1) * ch);
+    this.startHandle.hidden = start[1] < 0 || start[1] >= pv.rows;
+    this.endHandle.hidden = end[1] < 0 || end[1] >= pv.rows;
     const top = r.top + start[1] * ch;
     const barH = this.bar.offsetHeight || 32;
     place(this.bar, Math.max(4, Math.min(innerWidth - this.bar.offsetWidth - 4, r.left + start[0] * cw)),

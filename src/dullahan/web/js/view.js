@@ -95,6 +95,7 @@ export class Screen {
         this.panes.set(id, pv);
         this.grid.appendChild(pv.el);
       }
+      pv.setZoomed(win?.zoomed === id);
       if (narrow) {
         pv.el.hidden = id !== this.active;
         pv.place([0, 1, rect[2], rect[3]]);
