@@ -88,7 +88,11 @@ class KeeperClient:
         except OSError as e:
             raise KeeperLost(f"cannot reach the keeper at {paths.socket}: {e}") from e
         client = cls(sock, 0, [])
-        reply, _ = client._request({"op": "hello", "protocol": PROTOCOL})
+        try:
+            reply, _ = client._request({"op": "hello", "protocol": PROTOCOL})
+        except KeeperRefused as e:   # another protocol: a keeper of another version holds the shells
+            client.close()
+            raise KeeperLost(f"the keeper at {paths.socket} cannot work with this server: {e}") from e
         children = reply.get("children")
         pid = reply.get("pid")
         if not isinstance(children, list) or not isinstance(pid, int):
