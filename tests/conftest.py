@@ -32,7 +32,7 @@ def dullahan_env(tmp_path: Path) -> dict[str, str]:
 def isolated_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dullahan_env: dict[str, str]) -> dict[str, str]:
     """Point this process's XDG dirs (and pane shell) at the test's own, for in-process sessions and
     ``dullahan.ipc.client.call``."""
-    for key in ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DULLAHAN_SHELL", "PS1"):
+    for key in ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "DULLAHAN_SHELL", "PS1"):
         monkeypatch.setenv(key, dullahan_env[key])
     monkeypatch.delenv("DULLAHAN_DEBUG", raising=False)
     return dullahan_env

@@ -1,8 +1,9 @@
 """Where Dullahan keeps its files, and the settings one server runs with.
 
-Runtime files (pid, IPC socket, log) live in a 0700 directory: ``$XDG_RUNTIME_DIR/dullahan`` or
-``/tmp/dullahan-<uid>``. Configuration (tokens, ``config.json``, ``layouts.json``) lives in
-``$XDG_CONFIG_HOME/dullahan`` (default ``~/.config/dullahan``). Every file is per port, so several
+Runtime files (pid, IPC socket, log, the keeper's socket) live in a 0700 directory: ``$XDG_RUNTIME_DIR/dullahan``
+or ``/tmp/dullahan-<uid>``. Configuration (tokens, ``config.json``, ``layouts.json``) lives in
+``$XDG_CONFIG_HOME/dullahan`` (default ``~/.config/dullahan``); the saved session state in
+``$XDG_STATE_HOME/dullahan`` (default ``~/.local/state/dullahan``). Every file is per port, so several
 servers can run side by side.
 """
 
@@ -53,6 +54,12 @@ def runtime_dir() -> Path:
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME")
     root = Path(base) if base and os.path.isabs(base) else Path.home() / ".config"
+    return _private_dir(root / "dullahan")
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
     return _private_dir(root / "dullahan")
 
 
@@ -140,6 +147,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     trusted_proxies: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
     base_path: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "/"
     allowed_hosts: list[Annotated[str, msgspec.Meta(min_length=1, max_length=253)]] = []
+    # Saved session state (README, "What survives what"): how often it is written while something changes,
+    # how much scrollback of each pane it keeps, and how large it may grow in all (compressed bytes).
+    state_save_interval: Annotated[Seconds, _within(0.5, 3600)] = 3.0
+    state_scrollback_lines: Annotated[int, _within(0, 1_000_000)] = 10_000
+    state_max_bytes: Annotated[int, _within(1 << 20, 16 << 30)] = 256 << 20
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -56,27 +58,51 @@ class IpcServer:
         self.errors = 0
         self.evicted = 0
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen at ``path``, or on ``sock``: the listening socket a restarted server hands over (no moment
+        where the path refuses a connection)."""
+        # We remove the path ourselves in ``close``; Python 3.13 would also do it on server close, which after a
+        # restart would take the new server's socket away.
+        extra: dict[str, Any] = {"cleanup_socket": False} if sys.version_info >= (3, 13) else {}
+        if sock is not None:
+            self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_LINE + 1, **extra)
+            return
         if self.path.exists() or self.path.is_symlink():
             self.path.unlink()
         old = os.umask(0o177)   # the socket is created 0600: no window where others could connect
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE + 1)
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_LINE + 1,
+                                                           **extra)
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
 
-    async def close(self) -> None:
+    def listening_socket(self) -> socket.socket:
+        # asyncio.Server and uvloop's Server both have ``sockets`` (wrappers with the fileno() a handoff needs);
+        # AbstractServer does not declare it.
+        sockets: list[socket.socket] = list(getattr(self._server, "sockets", None) or [])
+        if not sockets:
+            raise RuntimeError("the control socket is not listening")
+        return sockets[0]
+
+    def stop_accepting(self) -> None:
+        """Close the listening socket (after a restart handed it over); open connections carry on."""
+        if self._server is not None:
+            self._server.close()
+
+    async def close(self, unlink: bool = True) -> None:
+        """Stop; ``unlink=False`` after a restart, when the path is the new server's."""
         if self._server is not None:
             self._server.close()
         for task in list(self._conns):
             task.cancel()
         if self._conns:
             await asyncio.gather(*self._conns, return_exceptions=True)
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
+        if unlink:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -208,7 +208,9 @@ class GuardedSite(web.BaseSite):
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, *, gate: ConnectionGate,
                  ssl_context: ssl.SSLContext | None, handler_args: dict[str, Any],
-                 trusted_peer: Callable[[str], bool], count: Callable[[str], None], backlog: int = 128) -> None:
+                 trusted_peer: Callable[[str], bool], count: Callable[[str], None], backlog: int = 128,
+                 listeners: list[socket.socket] | None = None) -> None:
+        """``listeners``: listening sockets to accept on instead of binding (a restart hands them over)."""
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self.host, self.port = host, port
         self.gate = gate
@@ -218,6 +220,8 @@ class GuardedSite(web.BaseSite):
         self.connections: dict[Conn, GuardedConnection] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.listeners: list[socket.socket] = []
+        self._given = list(listeners or [])
+        self._accepting: list[asyncio.Task[None]] = []
         self.loop = asyncio.get_event_loop()
 
     @property
@@ -236,9 +240,20 @@ class GuardedSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         self.loop = asyncio.get_running_loop()
-        self.listeners = listening_sockets(self.host, self.port, self._backlog)
+        self.listeners = self._given or listening_sockets(self.host, self.port, self._backlog)
         for listener in self.listeners:
-            self._spawn(self._accept_loop(listener))
+            listener.setblocking(False)
+            task = self.loop.create_task(self._accept_loop(listener))
+            self._accepting.append(task)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def stop_accepting(self) -> None:
+        """Accept no more and close the listening sockets (after a restart handed copies of them over)."""
+        for task in self._accepting:
+            task.cancel()
+        for listener in self.listeners:
+            listener.close()
 
     async def stop(self) -> None:
         self._runner._check_site(self)

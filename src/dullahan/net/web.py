@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 import time
 from pathlib import Path
@@ -84,7 +85,8 @@ class WebServer:
         self.counters[name] += 1
 
     # -- life --------------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, socks: list[socket.socket] | None = None) -> None:
+        """Listen on the configured address, or on ``socks``: the listeners a restarted server hands over."""
         limit = self.settings.max_header_bytes
         app = web.Application(middlewares=[self._security_headers, self._guard], client_max_size=64 * 1024)
         self._add_routes(app)
@@ -97,7 +99,8 @@ class WebServer:
         handler_args = {"max_line_size": limit, "max_field_size": limit, "max_headers": 64, "access_log": None,
                         "keepalive_timeout": HTTP_KEEPALIVE}
         site = GuardedSite(self._runner, self.settings.bind, self.settings.port, gate=self.gate, ssl_context=ctx,
-                           handler_args=handler_args, trusted_peer=self.access.proxies.trusts, count=self.count)
+                           handler_args=handler_args, trusted_peer=self.access.proxies.trusts, count=self.count,
+                           listeners=socks)
         await site.start()
         self._spawn(self._tick_roles())
         log.info("http", "listening", address=f"{self.settings.bind}:{self.settings.port}",
@@ -135,6 +138,17 @@ class WebServer:
                                        "server shutting down") for c in clients), return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def stop_accepting(self) -> None:
+        """Close our listening sockets (after a restart handed them over; connected clients stay for now)."""
+        for site in self._runner.sites if self._runner is not None else ():
+            if isinstance(site, GuardedSite):
+                site.stop_accepting()
+
+    def listening_sockets(self) -> list[socket.socket]:
+        """The listening sockets, to hand to a restarted server."""
+        return [listener for site in (self._runner.sites if self._runner is not None else ())
+                if isinstance(site, GuardedSite) for listener in site.listeners]
 
     def tokens_rotated(self, tokens: Tokens) -> None:
         self.auth.set_tokens(tokens)

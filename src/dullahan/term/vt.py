@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from dullahan.images.model import ImageConfig, strip_placeholders
-from dullahan.term import images
+from dullahan.term import images, snapshot
 from dullahan.term.ghostty import (
     Terminal,
     check,
@@ -44,6 +44,7 @@ from dullahan.term.ghostty import (
     init_sized,
     lib,
     new_terminal,
+    set_defaults,
     set_scrollback,
 )
 
@@ -90,9 +91,16 @@ class TermEffects:
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
-    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None) -> None:
+    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None,
+                 term: Terminal | None = None) -> None:
+        """A new terminal, or ``term`` (decoded from a snapshot) with this server's options and callbacks."""
         self.scrollback_lines = scrollback_lines
-        self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        if term is None:
+            term = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        else:
+            set_scrollback(term, scrollback_lines, term.size[0])
+            set_defaults(term)
+        self.term: Terminal = term
         self.effects = TermEffects()
         # The cell size programs are told (CSI 14/16 t) and images are laid out with: close to the
         # browser's default cell (DejaVu Sans Mono 14 px at line height 1.2 is about 8.4 x 17 px).
@@ -190,7 +198,29 @@ class VTerm:
         out[0] = lib.GHOSTTY_COLOR_SCHEME_DARK
         return True
 
+    @classmethod
+    def from_snapshot(cls, blob: bytes, scrollback_lines: int, image_config: ImageConfig | None = None) -> VTerm:
+        """The terminal a snapshot describes, exactly (SnapshotError when the bytes are not one)."""
+        term = snapshot.decode(blob)
+        cols, rows = term.size
+        return cls(cols, rows, scrollback_lines, image_config, term)
+
     # -- operations --------------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The terminal's exact state (``term.snapshot``); SnapshotError while an over-long escape sequence is
+        unfinished. What this layer keeps besides (``carried``) is not in it."""
+        return snapshot.encode(self.term)
+
+    def carried(self) -> tuple[list[str], bytes]:
+        """What this layer keeps outside Ghostty's terminal, for a restart: the title stack and the unfinished
+        watched sequence at the end of the last feed."""
+        return list(self.title_stack), self._carry
+
+    def carry_on(self, title_stack: list[str], carry: bytes) -> None:
+        """Take over ``carried`` from the terminal this one was restored from."""
+        self.title_stack = [t[:MAX_STACKED_TITLE_CHARS] for t in title_stack[-TITLE_STACK_DEPTH:]]
+        self._carry = carry[:MAX_CARRY] if _WATCHED_UNFINISHED.fullmatch(carry[:MAX_CARRY]) else b""
+
     def feed(self, data: bytes) -> None:
         sink = self._image_sink
         images.feeding(sink)
