@@ -565,3 +565,31 @@ def test_the_package_has_no_import_cycles() -> None:
         if module not in state:
             visit(module)
     assert "dullahan.server" in graph and graph["dullahan.wire.peer"]
+
+
+def test_tabs_carry_over_a_restart_and_the_master_finds_its_role_kept() -> None:
+    before = Registry(master_grace=60)
+    master, viewer = new_peer(1), new_peer(2)
+    before.admit(master, None, 0)
+    before.admit(viewer, None, 0)
+    master.scroll(3, -20, None)
+    master.restore_delivered({3: (7, 2)})
+    data = before.export()
+    assert master.resume_secret.encode() in data          # the secret, never a token (there is none here)
+    after = Registry(master_grace=60)
+    assert after.restore(data, now=1000.0) == 2
+    newcomer = new_peer(9)
+    after.admit(newcomer, None, 1001)                     # connects first: does not get the kept role
+    assert newcomer.role == "view"
+    back = new_peer(10)
+    after.admit(back, master.resume_secret, 1002)
+    assert back.role == "master" and back.offsets[3].offset == 20 and back.delivered_marks() == {3: (7, 2)}
+    returning_viewer = new_peer(11)
+    after.admit(returning_viewer, viewer.resume_secret, 1003)
+    assert returning_viewer.role == "view" and returning_viewer.resume_secret == viewer.resume_secret
+    for bad in (b"", b"{}", b'{"version": 99, "lineages": []}'):
+        try:
+            Registry(master_grace=60).restore(bad, now=0.0)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was taken for a clients' state")

@@ -13,6 +13,7 @@ with two callbacks, one to wake its sender and one to close it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -96,6 +97,15 @@ class SyncHub:
 
     def peers(self) -> list[Peer]:
         return list(self.registry.peers.values())
+
+    # -- across a server restart (the server's ClientStateHooks) -----------------------------------
+    def export_clients(self) -> bytes:
+        return self.registry.export()
+
+    def import_clients(self, data: bytes) -> None:
+        count = self.registry.restore(data, time.monotonic())
+        log.info("connection", "browser tabs carried over from the previous server", tabs=count,
+                 master_kept=self.registry.reserved_for is not None)
 
     def _wake_all(self) -> None:
         for wake in list(self._wakers.values()):

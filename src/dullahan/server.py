@@ -213,6 +213,7 @@ class Server:
             from dullahan.net.web import WebServer
             from dullahan.wire.registry import Registry
             hub = SyncHub(self.session, Registry(self.settings.master_grace))
+            self.register_client_state(hub)
             self.web = WebServer(self.settings, self.tokens, self.session, hub, self)
             await self.web.start()
             self._begin_serving(loop)
@@ -264,6 +265,7 @@ class Server:
                 raise HandoffError("the handed-over session has no windows")
             self.ipc = IpcServer(self.paths.socket, lambda cmd, args: carry_out(self, cmd, args))
             hub = SyncHub(self.session, Registry(self.settings.master_grace))
+            self.register_client_state(hub)
             self.web = WebServer(self.settings, self.tokens, self.session, hub, self)
             handoff.ready()
             inputs = handoff.wait_commit()

@@ -67,6 +67,7 @@ class WebServer:
         self.session = session
         self.hub = hub
         self.actions = BrowserActions(host, hub)
+        self.host = host
         self.auth = Authenticator(tokens, settings.port)
         self.throttle = FailureThrottle()
         self.tls = self.settings.tls_cert is not None
@@ -80,6 +81,11 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+
+    def _hello_extra(self) -> dict[str, Any]:
+        """What every hello reply also says: how this server came to be, when it continues another."""
+        notice = self.host.restart_notice
+        return {"restart": notice} if notice else {}
 
     def count(self, name: str) -> None:
         self.counters[name] += 1
@@ -296,7 +302,7 @@ class WebServer:
         if guard is not None:
             guard.websocket = ws
         await ws.prepare(request)
-        client = ClientConnection(ws, request, role, self.hub, self.actions, self.settings)
+        client = ClientConnection(ws, request, role, self.hub, self.actions, self.settings, self._hello_extra)
         if seen.proxied:
             client.address = seen.client
         self.clients[client.id] = client

@@ -182,6 +182,13 @@ class Peer:
         self.offsets = {pid: ScrollPos(pos.offset, pos.anchored) for pid, pos in old.offsets.items()}
         self._delivered = {pid: _Delivered(d.seq, d.bells) for pid, d in old._delivered.items()}
 
+    def delivered_marks(self) -> dict[int, tuple[int, int]]:
+        """What this client was already told, per pane (event seq, bells): carried over a restart."""
+        return {pid: (d.seq, d.bells) for pid, d in self._delivered.items()}
+
+    def restore_delivered(self, marks: dict[int, tuple[int, int]]) -> None:
+        self._delivered = {pid: _Delivered(seq, bells) for pid, (seq, bells) in marks.items()}
+
     def baseline(self, source: FrameSource) -> None:
         """A new client is not told what happened before it connected."""
         for pane_id in source.pane_ids():

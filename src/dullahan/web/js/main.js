@@ -300,6 +300,27 @@ export class App {
     this.setRole(m.role, Boolean(m.can_master), lost);
     this.lastResize = "";
     this.firstLayout = true;
+    this.tellRestart(m.restart);
+  }
+
+  /**
+   * Say once, in a page that was already connected, that the server it comes back to continues an earlier one.
+   * @param {any} notice  the hello's `restart`: {kind, from, to, at}
+   */
+  tellRestart(notice) {
+    if (!notice || typeof notice !== "object" || !this.conn.resumed) return;
+    const seen = safeSession()?.getItem("dullahan.restart");
+    if (seen === String(notice.at)) return;
+    safeSession()?.setItem("dullahan.restart", String(notice.at));
+    const versions = notice.from && notice.from !== notice.to ? `version ${notice.from} → ${notice.to}` : `version ${notice.to}`;
+    if (notice.kind === "restart") this.ui.toast(`Server restarted (${versions})`, "Every shell kept running.", "info");
+    else if (notice.kind === "crash") {
+      this.ui.toast(`Server recovered after a crash (${versions})`, "The shells kept running; what they printed "
+        + "in the last seconds before the crash may be missing from the screens.", "warn");
+    } else if (notice.kind === "reboot") {
+      this.ui.toast("Session restored after a reboot", "Windows, layouts and screens are back; each pane runs a "
+        + "new shell in its last directory.", "warn");
+    }
   }
 
   /** @param {any} m */
@@ -817,6 +838,15 @@ export class App {
     for (const [k, v] of themeVariables(theme)) root.style.setProperty(k, v);
     root.dataset.theme = theme.name;
     root.classList.toggle("light", !theme.dark);
+  }
+}
+
+/** sessionStorage (this tab's), or null where the browser forbids it. */
+function safeSession() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
   }
 }
 
