@@ -153,13 +153,13 @@ def section_output(doc: Doc, results: dict[str, Any]) -> None:
     size = next(iter(runs.values()))[0]["output"]
     doc.add(f"The command writes {size / 1e6:.1f} MB ({size} bytes with CR LF line ends) through the PTY. "
             "*Time*: from pressing Enter until the end marker (printed after `seq` by the same command line) "
-            "reaches the client. *Server CPU*: user+system seconds of the server process over that time plus "
-            "0.5 s (tmux: the server, not its client; bare: the harness's own read loop). *Ghostty alone*: the "
-            "CPU seconds `ghostty_terminal_vt_write` needs for the same bytes fed from memory in 64 KiB chunks "
-            "to a terminal made as a pane's (`bench/ghostty_parse.py`, run right after each Dullahan run); "
-            "*VTerm.feed*: the same through the pane's own wrapper. *Wire*: bytes the client received (TCP "
-            "payload from the kernel's counters; tmux: what its client wrote to its terminal; bare: the PTY "
-            "bytes themselves).", "")
+            "reaches the client. *Server CPU*: user+system seconds of the server (Dullahan: and its keeper) over "
+            "that time plus 0.5 s (tmux: the server, not its client; bare: the harness's own read loop). *Ghostty "
+            "alone*: the CPU seconds `ghostty_terminal_vt_write` needs for the same bytes fed from memory in 64 KiB "
+            "chunks to a terminal made as a pane's (`bench/ghostty_parse.py`, run right after each Dullahan run); "
+            "*VTerm.feed*: the same through the pane's own wrapper. *Wire*: bytes the client received (TCP payload "
+            "from the kernel's counters; tmux: what its client wrote to its terminal; bare: the PTY bytes "
+            "themselves).", "")
     t = {p: spread(r, lambda x: x["seconds"]) for p, r in runs.items()}
     c = {p: spread(r, lambda x: x["cpu"]) for p, r in runs.items()}
     w = {p: spread(r, lambda x: x["wire"]) for p, r in runs.items()}
@@ -482,7 +482,7 @@ def section_browser(doc: Doc, results: dict[str, Any]) -> None:
 def section_scale(doc: Doc, results: dict[str, Any]) -> None:
     from bench.fig_scale import BUSY, PROBE_MS
     runs = runs_of(results, "scale")
-    doc.add("## Figure 6 — scale: 100 panes in 20 windows, 10 of them flooding", "")
+    doc.add("## Figure 7 — scale: 100 panes in 20 windows, 10 of them flooding", "")
     measured(doc, results, "scale")
     if not runs:
         doc.add("Not measured in this run.", "")
@@ -511,10 +511,46 @@ def section_scale(doc: Doc, results: dict[str, Any]) -> None:
                "busy panes' output, in all", "fairness (Jain)", "fairness (min/max)"], rows)
     if "dullahan" in runs:
         d = "dullahan"
-        doc.target("6 scale", "echo p99 in an idle pane", "reported", cell(e99[d], "ms", 2), "reported")
-        doc.target("6 scale", "event-loop lag p99", "reported", cell(l99[d], "ms", 2), "reported")
-        doc.target("6 scale", "no busy pane starves another: min/max of their throughput", "≥ 0.5",
+        doc.target("7 scale", "echo p99 in an idle pane", "reported", cell(e99[d], "ms", 2), "reported")
+        doc.target("7 scale", "event-loop lag p99", "reported", cell(l99[d], "ms", 2), "reported")
+        doc.target("7 scale", "no busy pane starves another: min/max of their throughput", "≥ 0.5",
                    cell(mm[d], "", 2), judge(mm[d].median, 0.5, lower_is_better=False))
+def section_restart(doc: Doc, results: dict[str, Any]) -> None:
+    runs = runs_of(results, "restart")
+    doc.add("## Figure 6 — restart: `dullahan restart` with 10 panes × 10,000 lines while a pane counts", "")
+    measured(doc, results, "restart")
+    errs = errors_of(results, "restart")
+    if not runs:
+        doc.add("Not measured in this run." + (" Errors: " + "; ".join(errs[:3]) if errs else ""), "")
+        return
+    doc.add("Ten 200x40 panes each hold 10,000 lines of 200 random base64 characters (as in figure 4), then one "
+            "of them runs a counter that prints a number every millisecond, and a scripted master client is "
+            "connected. Times run from the moment `dullahan restart` starts: *answering*: the new server answers "
+            "on the control socket; *command*: the command returns; *reconnected*: a client that reconnects once "
+            "the old server closed it (as the page does) holds the layout and the visible pane's screen; "
+            "*paused*: how long no server read the PTYs (the old server's freeze to its commit). *Lost* and "
+            "*repeated*: numbers missing or doubled in the counter pane's scrollback after it is stopped (bytes "
+            "lost: the missing lines' bytes); *screens equal*: the nine other panes' screens with scrollback, "
+            "captured before and after. Only Dullahan keeps shells alive across a server restart; tmux cannot "
+            "replace its server process.", "")
+    keys = [("answering", "s"), ("command", "s"), ("reconnected", "s"), ("paused", "s")]
+    spreads = {k: spread(runs["dullahan"], lambda x, k=k: x[k]) for k, _ in keys}
+    lost = spread(runs["dullahan"], lambda x: x["bytes_lost"])
+    rows = []
+    equal = [f"{x['screens_equal']}/{x['screens']}" for x in runs["dullahan"]]
+    repeated = sum(x["repeated_lines"] for x in runs["dullahan"])
+    rows.append([LABELS["dullahan"], *(cell(spreads[k], unit, 3) for k, unit in keys),
+                 f"{int(max(x['bytes_lost'] for x in runs['dullahan']))} B (max)", f"{repeated} (all runs)",
+                 ", ".join(sorted(set(equal)))])
+    doc.table(["peer", "new server answering", "command returns", "client reconnected with the screen",
+               "output paused", "bytes lost", "lines repeated", "screens equal"], rows)
+    doc.add(f"Counted per run: {', '.join(str(x['counted']) for x in runs['dullahan'])} numbers; each pane held "
+            f"{min(x['history_lines'] for x in runs['dullahan'])}+ lines. The command's own report of a run: "
+            f"`{runs['dullahan'][-1]['output']}`", "")
+    if errs:
+        doc.add("Errors: " + "; ".join(errs[:5]), "")
+    doc.target("6 restart", "bytes lost across a restart", "0", f"{int(lost.hi)} B (max over runs)",
+               judge(lost.hi, 0.0, unit="B"))
 
 
 def section_soak(doc: Doc) -> None:
@@ -591,6 +627,65 @@ def _load_note(results: dict[str, Any]) -> str:
     return (f" The machine was busy with other work throughout: the 1-minute load average on its 2 cores was "
             f"{min(loads):.1f}–{max(loads):.1f} (median {percentile(loads, 0.5):.1f}) at the start of the "
             "measurements, so wall-clock figures vary from run to run far more than CPU seconds do.")
+def section_images(doc: Doc) -> None:
+    """Kitty graphics, from ``python -m bench.images`` (docs/bench/images.json), when it was run."""
+    path = PLOTS / "images.json"
+    if not path.exists():
+        return
+    r = json.loads(path.read_text())
+    runs = r["runs"]
+
+    def per_run(phase: str, key: str) -> Spread:
+        return Spread.of([Spread.of([p[key] for p in run[phase]]).median for run in runs])
+
+    def echo(key: str, q: float) -> Spread:
+        return Spread.of([percentile(run["burst"][key], q) for run in runs])
+    burst = [run["burst"] for run in runs]
+    png = Spread.of([Spread.of([p["png_bytes"] for p in run["paint"]]).median for run in runs])
+    doc.add("## Images: one 1 MP picture, and typing during a 50 MB burst", "",
+            f"*Measured {r['measured']} ({r['machine']}), {len(runs)} runs: `{r['command'].strip()}`.*", "",
+            "A program in a pane writes kitty graphics escapes (a photo-like 1224x816 PNG, "
+            f"{png.median / 1e6:.2f} MB, each one new, so nothing is cached); the page is headless Chromium. "
+            "Server CPU is the server process's (parsing, decoding into the terminal, encoding for the wire, "
+            "sending). Per run, the median of three pictures; the table gives the median and min–max over the "
+            "runs.", "")
+    doc.table(["", "median (min–max)"], [
+        ["program's write → image painted in the page", cell(per_run("paint", "write_to_paint_ms"), "ms", 0)],
+        ["program's write → image message at a scripted client", cell(per_run("server_path", "write_to_image_ms"),
+                                                                       "ms", 0)],
+        ["program's write → frame placing it at that client", cell(per_run("server_path", "write_to_frame_ms"),
+                                                                    "ms", 0)],
+        ["server CPU for the picture", cell(per_run("paint", "server_cpu_ms"), "ms", 0)],
+        ["bytes the page received for it (image message and frames)",
+         cell(per_run("paint", "bytes_received"), "B", 2)],
+    ])
+    doc.add(f"Echo in the other pane of a 2-column window while the first `cat`s {r['burst_mb']} MB of PNG data "
+            f"({burst[0]['burst_png_bytes'] / 1e6:.0f} MB of pictures, {burst[0]['burst_escape_bytes'] / 1e6:.0f} MB "
+            "of escapes, each picture placed at the top left so that they stay on screen until the terminal's storage "
+            "evicts them): key to echo at a scripted client (frame received), keys paced 20–30 ms apart; then in "
+            "headless Chromium, which also receives and decodes the pictures, keydown to the animation frame that "
+            "paints the echo (figure 5's probe), keys 60–100 ms apart; each against the same client's echoes with "
+            "nothing running:", "")
+    def page_echo(key: str, q: float) -> Spread:
+        return Spread.of([percentile(run["browser_burst"][key], q) for run in runs])
+    doc.table(["", "p50", "p99", "max"], [
+        ["scripted client, idle", cell(echo("idle_ms", 0.5), "ms"), cell(echo("idle_ms", 0.99), "ms"),
+         cell(echo("idle_ms", 1.0), "ms")],
+        ["scripted client, during the burst", cell(echo("burst_ms", 0.5), "ms"), cell(echo("burst_ms", 0.99), "ms"),
+         cell(echo("burst_ms", 1.0), "ms")],
+        ["page (keydown to paint), idle", cell(page_echo("idle_ms", 0.5), "ms"),
+         cell(page_echo("idle_ms", 0.99), "ms"), cell(page_echo("idle_ms", 1.0), "ms")],
+        ["page (keydown to paint), during the burst", cell(page_echo("burst_ms", 0.5), "ms"),
+         cell(page_echo("burst_ms", 0.99), "ms"), cell(page_echo("burst_ms", 1.0), "ms")],
+    ])
+    doc.add("The burst: " + ", ".join([
+        f"{cell(Spread.of([b['burst_seconds'] for b in burst]), 's', 1)} from the command to its end",
+        f"{cell(Spread.of([len(b['burst_ms']) for b in burst]), '', 0)} keys typed meanwhile",
+        f"server CPU {cell(Spread.of([b['server_cpu_s'] for b in burst]), 's', 1)}",
+        f"{cell(Spread.of([b['images_received'] for b in burst]), '', 0)} images "
+        f"({cell(Spread.of([b['image_bytes_received'] for b in burst]), 'B', 2)}) reached the client; the others were "
+        "replaced or evicted before a frame could show them (state, not a log)"]) + ".", "")
+
 
 
 def _ms(values: list[float]) -> str:
@@ -608,9 +703,11 @@ def write(results: dict[str, Any]) -> Path:
     section_fanout(body, results)
     section_memory(body, results)
     section_browser(body, results)
+    section_restart(body, results)
     section_scale(body, results)
     section_soak(body)
     section_search(body)
+    section_images(body)
     m = results["machine"]
     doc.add("# Benchmarks", "",
             "<!-- Generated by bench/run.py from " + results.get("file", "a results file") + "; do not edit by hand."

@@ -1,6 +1,6 @@
 """Runs the benchmarks and regenerates docs/BENCHMARKS.md with its plots.
 
-    python -m bench.run [--runs 5] [--quick] [--figures 1,2,3,4,5] [--peers dullahan,tmux,...]
+    python -m bench.run [--runs 5] [--quick] [--figures 1,2,3,4,5,6] [--peers dullahan,tmux,...]
                         [--soak SECONDS] [--report-only RESULTS.json]
 
 Peers run interleaved: in every round each peer runs once, in an order that rotates from round to round, so
@@ -32,7 +32,7 @@ if __package__ in (None, ""):   # run as a script: python bench/run.py
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
     __package__ = "bench"
 
-from bench import fig_echo, fig_fanout, fig_memory, fig_output, fig_scale, fig_trace, report
+from bench import fig_echo, fig_fanout, fig_memory, fig_output, fig_restart, fig_scale, fig_trace, report
 from bench.common import ROOT
 from bench.peers import PEERS
 from bench.peers.base import Peer
@@ -51,8 +51,9 @@ def figure_table() -> dict[str, tuple[str, Measure, tuple[str, ...]]]:
         "3": ("fanout", fig_fanout.measure, ("dullahan", "before", "tmux", "terminado")),
         "4": ("memory", fig_memory.measure, ("dullahan", "before", "tmux")),
         "5": ("browser", fig_browser.measure, ("dullahan", "before", "wetty")),
-        "6": ("scale", fig_scale.measure, ("dullahan", "before")),
-        "7": ("trace", fig_trace.measure, ("dullahan", "before")),
+        "6": ("restart", fig_restart.measure, ("dullahan",)),
+        "7": ("scale", fig_scale.measure, ("dullahan", "before")),
+        "8": ("trace", fig_trace.measure, ("dullahan", "before")),
     }
 
 
@@ -138,6 +139,21 @@ def machine() -> dict[str, Any]:
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(), "peers": peers}
 
 
+KEPT = " (in the earlier run whose figures are kept)"
+
+
+def carried_peer_lines(now: list[str], before: list[str]) -> list[str]:
+    """A peer not installed here now keeps the description from the run whose figures are carried over."""
+    out = []
+    for line in now:
+        name = line.split(":", 1)[0]
+        if line.endswith(": not installed"):
+            line = next((b if b.endswith(KEPT) else b + KEPT for b in before
+                         if b.startswith(name) and not b.endswith("not installed")), line)
+        out.append(line)
+    return out
+
+
 async def run_figures(figures: list[str], peers: list[str], runs: int) -> dict[str, list[dict[str, Any]]]:
     table = figure_table()
     out: dict[str, list[dict[str, Any]]] = {}
@@ -188,6 +204,11 @@ def brief(key: str, r: dict[str, Any]) -> str:
                 f"fairness {r['fairness_jain']:.3f}")
     if key == "trace":
         return f"{len(r['idle']['steps'])} + {len(r['flood']['steps'])} keys traced"
+    if key == "restart":
+        return (f"command {r['command']:.2f} s, answering {r['answering']:.2f} s, "
+                f"reconnected {r['reconnected']:.2f} s, paused {r['paused'] * 1e3:.0f} ms, "
+                f"lost {r['bytes_lost']} B, repeated {r['repeated_lines']} lines, "
+                f"screens equal {r['screens_equal']}/{r['screens']}")
     if key == "browser":
         return (f"seq {r['seq_seconds']:.3f} s; key p50 {percentile(r['keys'], 0.5) * 1e3:.2f} "
                 f"p99 {percentile(r['keys'], 0.99) * 1e3:.2f} ms")
@@ -219,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per peer and figure (default 5)")
     parser.add_argument("--quick", action="store_true", help="one run of everything (smoke test)")
-    parser.add_argument("--figures", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")
+    parser.add_argument("--figures", default="1,2,3,4,5,6,7,8", help="comma-separated figure numbers")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers")
     parser.add_argument("--soak", type=float, default=0.0, help="also run the plain and TLS soaks for SECONDS each")
     parser.add_argument("--report-only", type=Path, help="regenerate the document from a results file")
@@ -263,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fresh and LATEST.exists():
         # Figures not measured now keep their last results (each figure says when and how it was measured).
         previous = json.loads(LATEST.read_text())
+        results["machine"]["peers"] = carried_peer_lines(results["machine"]["peers"],
+                                                         previous.get("machine", {}).get("peers", []))
         for key, rows in previous.get("figures", {}).items():
             if key not in measured:
                 results["figures"][key] = rows

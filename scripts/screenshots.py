@@ -1,5 +1,7 @@
 """Takes the screenshots in docs/screenshots/: a master page with a 2x2 window of colourful full-screen
-programs, and a view page watching the same window.
+programs, a view page watching the same window, a phone (Playwright's iPhone 13) that took control: one
+pane at a time, sized to the phone, with the key bar, and a window with pictures beside text (kitty
+graphics: `chafa -f kitty` and `timg -pk` showing the benchmark plots, next to text).
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
@@ -15,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from dullahan.testing.browser import CHROMIUM, CHROMIUM_ARGS, settings_script
 from dullahan.testing.server import DullahanServer
@@ -58,6 +60,39 @@ def open_page(browser: Browser, server: DullahanServer, role: str, width: int, h
     return page
 
 
+def pictures(server: DullahanServer, page: Page, path: Path) -> None:
+    """A 2-column window: a picture from chafa above text, a picture from timg beside a colour git log. The
+    window that was active is active again afterwards."""
+    before = next(w["id"] for w in server.call("windows") if w["active"])
+    window = server.call("new-window", layout="2-col")
+    left, right = [pid for pid in window["panes"] if pid]
+    plots = ROOT / "docs" / "bench"
+    server.call("send", pane=left, enter=True,
+                text=f"clear; chafa -f kitty --size 70x18 {plots / 'fig2-echo.png'}; echo; "
+                     f"ls -l --color=always {plots} | head -12")
+    server.call("send", pane=right, enter=True,
+                text=f"clear; timg -pk -g60x14 {plots / 'fig3-fanout.png'}; "
+                     f"git -C {ROOT} log --color=always --oneline --decorate -n 14 | cat")
+    wait_text(server, left, "fig5-browser.png", 20)
+    page.wait_for_function("() => document.querySelectorAll('.pimages canvas[data-key]').length >= 2",
+                           timeout=30_000)
+    time.sleep(1.0)
+    page.screenshot(path=str(path))
+    server.call("select-window", window=before)
+
+
+def open_phone(p: Playwright, browser: Browser, server: DullahanServer, device: str) -> Page:
+    descriptor = {k: v for k, v in p.devices[device].items() if k != "default_browser_type"}
+    descriptor["device_scale_factor"] = 2   # sharp, and a smaller file than the device's 3
+    ctx = browser.new_context(**descriptor)
+    ctx.add_init_script(settings_script({**SETTINGS, "fontSize": 14}))
+    page = ctx.new_page()
+    page.goto(f"{server.base_url}?token={server.tokens()['master']}")
+    page.wait_for_function("() => window.dullahan && window.dullahan.conn.state === 'open' "
+                           "&& document.querySelectorAll('.pane .row').length > 0", timeout=15_000)
+    return page
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -93,12 +128,28 @@ def main() -> int:
             viewer.keyboard.type("x")   # refused: a viewer cannot type
             time.sleep(0.8)
             viewer.screenshot(path=str(args.out / "view.png"))
+            pictures(server, master, args.out / "images.png")
+            # A phone takes control: the window is sized so that the pane it shows (vim) fills its screen.
+            phone = open_phone(p, browser, server, "iPhone 13")
+            phone.click("#take-master")
+            phone.wait_for_function("() => window.dullahan.role === 'master'")
+            phone.evaluate("(id) => window.dullahan.phone.show(id)", vim)
+            phone.wait_for_function("""(id) => {
+              const app = window.dullahan, lay = app.replica.layout;
+              const win = lay.windows.find(w => w.id === lay.active);
+              const rect = win.rects[win.slots.indexOf(id)], s = app.screen.root;
+              return app.screen.active === id && rect[2] === Math.floor(s.clientWidth / app.screen.cellW + 1e-6);
+            }""", arg=vim, timeout=10_000)
+            wait_text(server, vim, "def ")
+            time.sleep(1.5)
+            phone.screenshot(path=str(args.out / "phone.png"))
             server.call("send", pane=vim, text="\x1b:q!", enter=True)
             server.call("send", pane=top, text="q")
             browser.close()
     finally:
         server.stop()
-    print(f"wrote {args.out / '2x2-master.png'} and {args.out / 'view.png'}")
+    print(f"wrote {args.out / '2x2-master.png'}, {args.out / 'view.png'}, {args.out / 'phone.png'} and "
+          f"{args.out / 'images.png'}")
     return 0
 
 

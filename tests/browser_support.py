@@ -32,8 +32,9 @@ from helpers import ServerProc, wait_for
 T = TypeVar("T")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-# Settings every test page starts with: a known theme and font, so colours and sizes are predictable.
-TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off"}
+# Settings every test page starts with: a known theme and font, so colours and sizes are predictable; no
+# "leave this page?" question (guardUnload) in the way of reloads and navigations.
+TEST_SETTINGS = {"theme": "dark", "fontSize": 14, "lineHeight": 1.2, "cursorBlink": "off", "guardUnload": False}
 # The page is connected and shows a pane.
 PAGE_READY = ("() => window.dullahan && window.dullahan.conn.state === 'open' "
               "&& document.querySelector('.pane .row') !== null")
@@ -96,6 +97,12 @@ def _stop_firefox() -> None:
         driver.close()
 
 
+def device_descriptors() -> dict[str, Any]:
+    """Playwright's device descriptors (``["iPhone 13"]``: viewport, touch, user agent ...) of the shared
+    Playwright instance; the ``browser`` fixture must have started it."""
+    return _shared["playwright"].devices
+
+
 def shared_firefox() -> FirefoxDriver:
     """One Firefox (and its driver process) for the whole run, started when a test first needs it."""
     if not Path(FIREFOX).exists():
@@ -134,9 +141,10 @@ class Pages:
 
     def open(self, srv: ServerProc, role: str = "master", width: int = 1000, height: int = 640,
              base: str | None = None, settings: dict[str, Any] | None = None, wait: bool = True,
-             permissions: list[str] | None = None) -> Any:
+             permissions: list[str] | None = None, ignore_https_errors: bool = False) -> Any:
         """A page signed in with ``role``'s token: a Playwright ``Page``, or a ``FirefoxPage`` (both
-        :class:`BrowserPage`). ``permissions`` are Chromium's (Playwright's names)."""
+        :class:`BrowserPage`). ``permissions`` are Chromium's (Playwright's names); ``ignore_https_errors``
+        accepts a test certificate (Chromium only)."""
         # Initial settings, unless the page already stored its own (a reload keeps what the user chose).
         init = settings_script({**TEST_SETTINGS, **(settings or {})}, keep_existing=True)
         page: Any
@@ -146,7 +154,7 @@ class Pages:
             page = self.browser.new_page(width, height, init, self.errors.append)
         else:
             ctx = self.browser.new_context(viewport={"width": width, "height": height},
-                                           permissions=permissions or [])
+                                           permissions=permissions or [], ignore_https_errors=ignore_https_errors)
             self.contexts.append(ctx)
             ctx.add_init_script(init)
             page = ctx.new_page()

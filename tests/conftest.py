@@ -32,7 +32,7 @@ def dullahan_env(tmp_path: Path) -> dict[str, str]:
 def isolated_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dullahan_env: dict[str, str]) -> dict[str, str]:
     """Point this process's XDG dirs (and pane shell) at the test's own, for in-process sessions and
     ``dullahan.ipc.client.call``."""
-    for key in ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DULLAHAN_SHELL", "PS1"):
+    for key in ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "DULLAHAN_SHELL", "PS1"):
         monkeypatch.setenv(key, dullahan_env[key])
     monkeypatch.delenv("DULLAHAN_DEBUG", raising=False)
     return dullahan_env
@@ -40,16 +40,18 @@ def isolated_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dullahan_env: 
 
 @pytest.fixture
 def server(tmp_path: Path, dullahan_env: dict[str, str]) -> Iterator[StartServer]:
-    """Factory: ``server(port=None, detach=True, env=None, args=())`` starts a server and returns a ServerProc.
+    """Factory: ``server(port=None, detach=True, env=None, args=(), nofile=None)`` starts a server and returns a
+    ServerProc.
 
-    ``env`` entries are added to the test's environment; ``args`` are extra ``serve`` flags. Every server
-    started here is stopped at the end of the test, even if the test failed.
+    ``env`` entries are added to the test's environment; ``args`` are extra ``serve`` flags; ``nofile`` lowers
+    the server's file-descriptor limit (``ulimit -n``). Every server started here is stopped at the end of
+    the test, even if the test failed.
     """
     started: list[ServerProc] = []
 
     def start(port: int | None = None, detach: bool = True, env: dict[str, str] | None = None,
-              args: tuple[str, ...] | list[str] = ()) -> ServerProc:
-        proc = ServerProc(port or free_port(), {**dullahan_env, **(env or {})}, tmp_path)
+              args: tuple[str, ...] | list[str] = (), nofile: int | None = None) -> ServerProc:
+        proc = ServerProc(port or free_port(), {**dullahan_env, **(env or {})}, tmp_path, nofile)
         started.append(proc)
         if detach:
             proc.start_detached(*args)

@@ -109,12 +109,13 @@ def make_env(base: Path, **extra: str) -> dict[str, str]:
     a bare bash (no rc files) with a short prompt, and ``src`` importable."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DULLAHAN_", "XDG_", "PYTEST_")) and k not in ("TMUX", "PROMPT_COMMAND")}
-    runtime, config = base / "run", base / "cfg"
-    runtime.mkdir(exist_ok=True)
-    config.mkdir(exist_ok=True)
+    runtime, config, state = base / "run", base / "cfg", base / "state"
+    for directory in (runtime, config, state):
+        directory.mkdir(exist_ok=True)
     env.update(
         XDG_RUNTIME_DIR=str(runtime),
         XDG_CONFIG_HOME=str(config),
+        XDG_STATE_HOME=str(state),
         DULLAHAN_SHELL=SHELL,
         SHELL="/bin/bash",
         PS1="$ ",
@@ -125,11 +126,25 @@ def make_env(base: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def fd_limit(nofile: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that lowers RLIMIT_NOFILE (soft and hard) to ``nofile`` for the child, like
+    ``ulimit -n``; None when no limit is wanted."""
+    if nofile is None:
+        return None
+
+    def lower() -> None:
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    return lower
+
+
 def run_cli(env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m dullahan ARGS`` with ``env``; never raises on a non-zero exit status."""
+            input: str | None = None, nofile: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dullahan ARGS`` with ``env``; never raises on a non-zero exit status. ``nofile``: the
+    file-descriptor limit of the command (and of a server it starts with ``serve -d``)."""
     return subprocess.run([sys.executable, "-m", "dullahan", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                          preexec_fn=fd_limit(nofile))
 
 
 # -- raw IPC ------------------------------------------------------------------------------------------------
@@ -171,8 +186,9 @@ class ServerProc:
     SIGKILLs it if it does not go away.
     """
 
-    def __init__(self, port: int, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, port: int, env: dict[str, str], workdir: Path, nofile: int | None = None) -> None:
         self.port = port
+        self.nofile = nofile
         self.env = env
         self.workdir = workdir
         self.runtime_dir = Path(env["XDG_RUNTIME_DIR"]) / "dullahan"
@@ -181,6 +197,9 @@ class ServerProc:
         self.pidfile = self.runtime_dir / f"server-{port}.pid"
         self.logfile = self.runtime_dir / f"server-{port}.log"
         self.tokens_file = self.config_dir / f"tokens-{port}"
+        self.keeper_socket = self.runtime_dir / f"keeper-{port}.sock"
+        self.keeper_pidfile = self.runtime_dir / f"keeper-{port}.pid"
+        self.state_file = Path(env["XDG_STATE_HOME"]) / "dullahan" / f"state-{port}.bin"
         self.proc: subprocess.Popen[bytes] | None = None   # only for a foreground server
         self.pid = 0
         self.start_output: subprocess.CompletedProcess[str] | None = None
@@ -190,7 +209,7 @@ class ServerProc:
 
     # start --------------------------------------------------------------------------------------------
     def start_detached(self, *args: str) -> None:
-        result = self.cli("serve", "-d", *args)
+        result = run_cli(self.env, "serve", "-d", *args, "--port", str(self.port), nofile=self.nofile)
         self.start_output = result
         assert result.returncode == 0, f"serve -d failed ({result.returncode}): {result.stderr}"
         self.pid = int(self.call("status")["pid"])
@@ -199,7 +218,7 @@ class ServerProc:
         with open(self._stdout, "wb") as out, open(self._stderr, "wb") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "dullahan", "serve", "--port", str(self.port), *args],
                                          env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=fd_limit(self.nofile))
         self.pid = self.proc.pid
 
         def ready() -> bool:
@@ -257,6 +276,29 @@ class ServerProc:
             return self.proc.poll() is None
         return self.pid > 0 and pid_running(self.pid)
 
+    def keeper_pid(self) -> int | None:
+        try:
+            pid = int(self.keeper_pidfile.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 and pid_running(pid) else None
+
+    def restart(self) -> subprocess.CompletedProcess[str]:
+        """``dullahan restart``; on success this object follows the new server's pid."""
+        result = self.cli("restart", timeout=240)
+        if result.returncode == 0:
+            self.pid = int(self.call("status")["pid"])
+            self.proc = None   # the new server is not our child
+        return result
+
+    def wait_saved(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait until the state file holds everything shown so far: a change marks the state dirty when it
+        is parsed, so once nothing is pending the last save started after everything a capture showed."""
+        def saved() -> dict[str, Any] | None:
+            state = self.call("status")["state"]
+            return state if state["saves"] > 0 and not state["pending"] and state["error"] is None else None
+        return wait_for(saved, timeout, interval=0.05, message=lambda: str(self.call("status")["state"]))
+
     def wait_exit(self, timeout: float = 10.0) -> None:
         """Wait until the server process has ended (a foreground one is also reaped here)."""
         if self.proc is not None:
@@ -288,6 +330,24 @@ class ServerProc:
                 pass
         if self.proc is not None:
             self.proc.wait(10)
+        self.stop_keeper()
+
+    def stop_keeper(self) -> None:
+        """End a keeper a killed server left behind (``quit`` with no server does it), SIGKILL if it lingers."""
+        pid = self.keeper_pid()
+        if pid is None:
+            return
+        try:
+            self.cli("quit", timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            wait_for(lambda: pid_gone(pid), 10)
+        except AssertionError:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 StartServer = Callable[..., ServerProc]

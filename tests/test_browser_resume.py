@@ -118,3 +118,31 @@ def test_a_reloaded_master_page_is_still_master(server, pages: Pages) -> None:
     type_line(page, "echo after-reload")
     wait_text(page, pane, "after-reload")
     assert secret not in srv.log_text()
+
+
+def test_a_page_open_across_a_restart_comes_back_as_master_to_the_same_screens(server, pages: Pages) -> None:
+    srv = server()
+    page = pages.open(srv)
+    viewer = pages.open(srv, "view")
+    other = pages.open(srv)                          # another master-token browser, watching
+    pane = active_pane(page)
+    type_line(page, "seq 1 120; echo BEFORE-RESTART")
+    wait_text(page, pane, "BEFORE-RESTART")
+    wait_matches_capture(page, srv, pane)
+    old_pid = srv.pid
+    result = srv.restart()
+    assert result.returncode == 0, result.stderr
+    assert srv.pid != old_pid
+    page.wait_for_function(JS_MASTER_AGAIN, timeout=30_000)
+    viewer.wait_for_function("() => window.dullahan.conn.state === 'open' && window.dullahan.conn.resumed",
+                             timeout=30_000)
+    for watching in (other, viewer):
+        assert watching.evaluate("() => window.dullahan.role") == "view"
+    wait_matches_capture(page, srv, pane)
+    wait_matches_capture(viewer, srv, pane)
+    wait_for(lambda: any("Server restarted" in t for t in page.evaluate(JS_TOASTS)), 15,
+             message=lambda: str(page.evaluate(JS_TOASTS)))
+    assert not any("took control" in t for t in page.evaluate(JS_TOASTS)), page.evaluate(JS_TOASTS)
+    type_line(page, "echo after-restart-$((6*7))")
+    wait_text(page, pane, "after-restart-42")
+    wait_matches_capture(viewer, srv, pane)

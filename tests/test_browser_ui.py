@@ -35,18 +35,25 @@ def badge(page, pane: int) -> str | None:
     return None if page.is_hidden(sel) else page.inner_text(sel)
 
 
+def output_done(rows: list[str]) -> list[str] | None:
+    """The rows, once they show the line SEQ-DONE and a prompt after it."""
+    stripped = [r.strip() for r in rows]
+    return rows if "SEQ-DONE" in stripped and "$" in stripped[stripped.index("SEQ-DONE"):] else None
+
+
 def test_wheel_scrolls_this_clients_own_scrollback_and_typing_returns(server, pages: Pages) -> None:
     srv = server()
     page = pages.open(srv)
     viewer = pages.open(srv, "view")
     pane = active_pane(page)
-    type_line(page, "seq 1 300")
-    wait_text(page, pane, "300")
-    wait_text(viewer, pane, "300")
+    type_line(page, "seq 1 300; echo SEQ-DONE")
+    # The output's last line (not the typed command) and the prompt after it: nothing more will scroll.
+    wait_rows(page, pane, output_done)
+    wait_rows(viewer, pane, output_done)
     x, y = cell_point(page, pane, 5, 5)
     page.mouse.move(x, y)
     page.mouse.wheel(0, -400)
-    label = wait_for(lambda: badge(page, pane), 5)
+    label = wait_for(lambda: badge(page, pane), 15)
     lines_above = int(label.split()[0])
     assert lines_above > 0 and "lines above" in label
     # The page shows older rows now; the viewer's own view did not move.
@@ -61,18 +68,18 @@ def test_wheel_scrolls_this_clients_own_scrollback_and_typing_returns(server, pa
     vx, vy = cell_point(viewer, pane, 5, 5)
     viewer.mouse.move(vx, vy)
     viewer.mouse.wheel(0, -200)
-    wait_for(lambda: badge(viewer, pane), 5)
+    wait_for(lambda: badge(viewer, pane), 15)
     # Typing jumps this page back to the live screen.
     page.keyboard.type("echo back-at-the-bottom")
     page.keyboard.press("Enter")
-    wait_for(lambda: badge(page, pane) is None, 5)
+    wait_for(lambda: badge(page, pane) is None, 15)
     wait_text(page, pane, "back-at-the-bottom")
     wait_matches_capture(page, srv, pane)
     # Shift+PageUp pages back; the badge's button returns.
     page.keyboard.press("Shift+PageUp")
-    wait_for(lambda: badge(page, pane), 5)
+    wait_for(lambda: badge(page, pane), 15)
     page.click(f'.pane[data-pane="{pane}"] .pbadge')
-    wait_for(lambda: badge(page, pane) is None, 5)
+    wait_for(lambda: badge(page, pane) is None, 15)
     wait_matches_capture(page, srv, pane)
 
 
@@ -97,7 +104,7 @@ def test_phone_screen_shows_the_focused_pane_alone(server, pages: Pages) -> None
     x, y = cell_point(phone, focused, 3, 3)
     phone.mouse.move(x, y)
     phone.mouse.wheel(0, -300)
-    wait_for(lambda: badge(phone, focused), 5)
+    wait_for(lambda: badge(phone, focused), 15)
     # The phone, a viewer, never resized the window.
     assert active_window(phone)["cols"] == win["cols"]
 
@@ -108,12 +115,12 @@ def test_terminal_text_reaches_the_dom_as_text_only(server, pages: Pages) -> Non
     pane = active_pane(page)
     evil = "<img src=x onerror=window.__pwned=1>"
     type_line(page, f"printf '\\e]0;{evil}\\a'")
-    wait_for(lambda: page.inner_text(f'.pane[data-pane="{pane}"] .pname') == evil, 5)
+    wait_for(lambda: page.inner_text(f'.pane[data-pane="{pane}"] .pname') == evil, 15)
     # OSC 9 and OSC 777 notifications become toasts, as text.
     type_line(page, f"printf '\\e]9;{evil} nine\\a'")
-    page.wait_for_selector(".toast:has-text('nine')", timeout=5000)
+    page.wait_for_selector(".toast:has-text('nine')", timeout=15_000)
     type_line(page, "printf '\\e]777;notify;Build <b>done</b>;all <i>green</i>\\a'")
-    page.wait_for_selector(".toast:has-text('Build <b>done</b>')", timeout=5000)
+    page.wait_for_selector(".toast:has-text('Build <b>done</b>')", timeout=15_000)
     assert page.inner_text(".toast:has-text('Build')").splitlines() == ["Build <b>done</b>", "all <i>green</i>"]
     # Links: http(s) and mailto become anchors; javascript: stays text.
     type_line(page, "clear; printf '"
@@ -138,21 +145,21 @@ def test_progress_and_bell(server, pages: Pages) -> None:
     win = active_window(page)
     left, right = win["slots"]
     page.click(f'.pane[data-pane="{left}"] .pbody')
-    wait_for(lambda: active_pane(page) == left, 5)
+    wait_for(lambda: active_pane(page) == left, 15)
     type_line(page, "printf '\\e]9;4;1;40\\a'")
     bar = f'.pane[data-pane="{left}"] .pprogress'
-    page.wait_for_selector(f"{bar}:not([hidden])", timeout=5000)
-    wait_for(lambda: page.evaluate(f"() => document.querySelector('{bar} .bar').style.width") == "40%", 5)
+    page.wait_for_selector(f"{bar}:not([hidden])", timeout=15_000)
+    wait_for(lambda: page.evaluate(f"() => document.querySelector('{bar} .bar').style.width") == "40%", 15)
     type_line(page, "printf '\\e]9;4;2;70\\a'")
-    page.wait_for_selector(f"{bar}.state2", timeout=5000)
+    page.wait_for_selector(f"{bar}.state2", timeout=15_000)
     type_line(page, "printf '\\e]9;4;0;0\\a'")
-    page.wait_for_selector(f"{bar}[hidden]", state="attached", timeout=5000)
+    page.wait_for_selector(f"{bar}[hidden]", state="attached", timeout=15_000)
     # A bell in a pane that is not focused marks its title bar.
     srv.send(right, "sleep 0.3; printf '\\a'")
-    page.wait_for_selector(f'.pane[data-pane="{right}"].rang .pbell', timeout=5000)
+    page.wait_for_selector(f'.pane[data-pane="{right}"].rang .pbell', timeout=15_000)
     assert page.is_visible(f'.pane[data-pane="{right}"] .pbell')
     page.click(f'.pane[data-pane="{right}"] .pbody')
-    wait_for(lambda: page.is_hidden(f'.pane[data-pane="{right}"] .pbell'), 5)
+    wait_for(lambda: page.is_hidden(f'.pane[data-pane="{right}"] .pbell'), 15)
 
 
 def test_settings_apply_live_and_persist(server, pages: Pages) -> None:
@@ -163,16 +170,16 @@ def test_settings_apply_live_and_persist(server, pages: Pages) -> None:
     bg = lambda: page.evaluate(f"() => getComputedStyle(document.querySelector('{body}')).backgroundColor")  # noqa: E731
     assert bg() == "rgb(23, 24, 27)"
     # The server opens windows at 80 columns; wait for the page's own size (~119 columns at 14 px) first.
-    cols_before = wait_for(lambda: (c := active_window(page)["cols"]) > 100 and c, 5)
+    cols_before = wait_for(lambda: (c := active_window(page)["cols"]) > 100 and c, 15)
     page.keyboard.press("Control+Shift+Comma")
     page.wait_for_selector("#settings:not([hidden])")
     page.select_option("#settings select[name=theme]", "light")
-    wait_for(lambda: bg() == "rgb(251, 251, 250)", 5)
+    wait_for(lambda: bg() == "rgb(251, 251, 250)", 15)
     page.fill("#settings input[name=fontSize]", "20")
     page.select_option("#settings select[name=cursorStyle]", "bar")
     # The cell grows and the master asks for a window with fewer cells.
-    wait_for(lambda: active_window(page)["cols"] < cols_before, 5)
-    wait_for(lambda: "bar" in (page.get_attribute(f'.pane[data-pane="{pane}"] .cursor', "class") or ""), 5)
+    wait_for(lambda: active_window(page)["cols"] < cols_before, 15)
+    wait_for(lambda: "bar" in (page.get_attribute(f'.pane[data-pane="{pane}"] .cursor', "class") or ""), 15)
     page.keyboard.press("Escape")
     page.wait_for_selector("#settings", state="hidden")
     page.reload()
@@ -208,14 +215,14 @@ def test_hidden_panes_can_be_shown_and_panes_and_windows_closed(server, pages: P
     # Switch the window to a single pane: one pane is hidden, not killed.
     page.click("#new-window")
     page.click(".template[data-layout='single'] .tpl-apply")
-    wait_for(lambda: active_window(page)["layout"] == "single", 5)
+    wait_for(lambda: active_window(page)["layout"] == "single", 15)
     win = active_window(page)
     hidden = win["hidden"]
     assert len(hidden) == 1 and set(hidden + win["slots"]) == {a, b}
-    wait_for(lambda: page.is_visible("#hidden-btn") and page.inner_text("#hidden-btn") == "hidden: 1", 5)
+    wait_for(lambda: page.is_visible("#hidden-btn") and page.inner_text("#hidden-btn") == "hidden: 1", 15)
     page.click("#hidden-btn")
     page.click(f"#hidden-menu button:has-text('#{hidden[0]}')")
-    wait_for(lambda: active_window(page)["slots"] == hidden, 5)
+    wait_for(lambda: active_window(page)["slots"] == hidden, 15)
     wait_rows(page, hidden[0], lambda r: r and r[0].startswith("$"))
     # Close the shown pane from its title bar (two clicks); the other one takes its place.
     shown = hidden[0]
@@ -223,14 +230,14 @@ def test_hidden_panes_can_be_shown_and_panes_and_windows_closed(server, pages: P
     page.click(close)
     assert page.get_attribute(close, "class").endswith("armed")
     page.click(close)
-    wait_for(lambda: shown not in {p["id"] for p in srv.panes()}, 5)
+    wait_for(lambda: shown not in {p["id"] for p in srv.panes()}, 15)
     # Close the whole window from its tab.
     windows_before = len(layout(page)["windows"])
     tab_close = f".tab[data-window='{active_window(page)['id']}'] .tab-close"
     page.click(tab_close)
     page.click(tab_close)
-    wait_for(lambda: len(layout(page)["windows"]) == windows_before - 1, 5)
-    wait_for(lambda: page.locator(".tab").count() == windows_before - 1, 5)
+    wait_for(lambda: len(layout(page)["windows"]) == windows_before - 1, 15)
+    wait_for(lambda: page.locator(".tab").count() == windows_before - 1, 15)
 
 
 def test_exited_pane_shows_status_and_restarts(server, pages: Pages) -> None:
@@ -238,10 +245,10 @@ def test_exited_pane_shows_status_and_restarts(server, pages: Pages) -> None:
     page = pages.open(srv)
     pane = active_pane(page)
     type_line(page, "exit 3")
-    page.wait_for_selector(f'.pane[data-pane="{pane}"] .pexit:not([hidden])', timeout=5000)
+    page.wait_for_selector(f'.pane[data-pane="{pane}"] .pexit:not([hidden])', timeout=15_000)
     assert "3" in page.inner_text(f'.pane[data-pane="{pane}"] .pexit-text')
     page.click(f'.pane[data-pane="{pane}"] .pexit button:has-text("Restart")')
-    page.wait_for_selector(f'.pane[data-pane="{pane}"] .pexit', state="hidden", timeout=5000)
+    page.wait_for_selector(f'.pane[data-pane="{pane}"] .pexit', state="hidden", timeout=15_000)
     type_line(page, "echo alive-again")
     wait_text(page, pane, "alive-again")
 
@@ -298,7 +305,7 @@ def test_mouse_goes_to_programs_that_ask_and_shift_bypasses(server, pages: Pages
     page = pages.open(srv)
     pane = active_pane(page)
     type_line(page, "clear; printf '\\e[?1000h\\e[?1006h'; cat -v")
-    wait_for(lambda: page.evaluate(f"() => window.dullahan.replica.panes.get({pane}).modes & 1") == 1, 5)
+    wait_for(lambda: page.evaluate(f"() => window.dullahan.replica.panes.get({pane}).modes & 1") == 1, 15)
     x, y = cell_point(page, pane, 5, 3)
     page.mouse.click(x, y)
     wait_text(page, pane, "^[[<0;6;4M")
@@ -321,7 +328,7 @@ def test_mouse_goes_to_programs_that_ask_and_shift_bypasses(server, pages: Pages
     page.keyboard.press("Control+C")   # now the interrupt
     type_line(page, "printf '\\e[?1000l'; echo mouse-off")
     wait_text(page, pane, "mouse-off")
-    wait_for(lambda: page.evaluate(f"() => window.dullahan.replica.panes.get({pane}).modes & 1") == 0, 5)
+    wait_for(lambda: page.evaluate(f"() => window.dullahan.replica.panes.get({pane}).modes & 1") == 0, 15)
 
 
 def test_double_click_selects_a_word_and_triple_click_a_line(server, pages: Pages) -> None:
@@ -337,7 +344,7 @@ def test_double_click_selects_a_word_and_triple_click_a_line(server, pages: Page
     assert page.evaluate("() => window.dullahan.selector.text") == "alpha beta-gamma/delta.txt (epsilon)"
     # Output over the selected row ends the selection; elsewhere it stays.
     type_line(page, "clear")
-    wait_for(lambda: page.evaluate("() => window.dullahan.selector.text") == "", 5)
+    wait_for(lambda: page.evaluate("() => window.dullahan.selector.text") == "", 15)
     assert page.locator(".selrange").count() == 0
 
 
@@ -353,7 +360,7 @@ def test_user_layout_templates_are_offered(server, pages: Pages, tmp_path) -> No
     assert "yours" in page.inner_text(card)
     assert page.locator(f"{card} .preview .box").count() == 3
     page.click(f"{card} .tpl-new")
-    wait_for(lambda: active_window(page)["layout"] == "trio", 5)
+    wait_for(lambda: active_window(page)["layout"] == "trio", 15)
     page.wait_for_function("() => document.querySelectorAll('.pane').length === 3")
     assert page.locator(".divider").count() == 2
 
@@ -366,17 +373,18 @@ def test_online_event_reconnects_at_once(server, pages: Pages) -> None:
         pane = active_pane(page)
         proxy.refusing = True
         proxy.cut()
-        # Let the backoff grow to seconds.
-        wait_for(lambda: page.evaluate("() => window.dullahan.conn.attempt") >= 5, 20)
+        # Let the backoff grow to seconds: the next retry is at least 3 s away.
+        wait_for(lambda: page.evaluate("() => window.dullahan.conn.retryTimer !== null "
+                                       "&& window.dullahan.conn.retryAt - performance.now() > 3000"), 60)
         srv.send(pane, "echo came-back")
         proxy.refusing = False
         delay = page.evaluate("() => window.dullahan.conn.retryAt - performance.now()")
         start = time.monotonic()
         page.evaluate("() => window.dispatchEvent(new Event('online'))")
-        page.wait_for_selector("#conn.open", timeout=10_000)
+        page.wait_for_selector("#conn.open", timeout=30_000)
         took = time.monotonic() - start
         print(f"\nreconnected {took * 1000:.0f} ms after 'online' (the backoff timer had {delay:.0f} ms to go)")
-        assert took < 1.0 and (delay > 1500 or took * 1000 < delay)
+        assert took * 1000 < delay, "the page waited for its backoff timer instead of reconnecting at once"
         wait_text(page, pane, "came-back")
         wait_matches_capture(page, srv, pane)
     finally:
@@ -423,7 +431,7 @@ def test_programs_can_set_the_clipboard_with_osc52_non_ascii_intact(server, page
     pane = active_pane(page)
     type_line(page, "printf \"\\e]52;c;$(printf 'héllo 世界 ✓' | base64)\\a\"; echo sent")
     wait_text(page, pane, "sent")
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "héllo 世界 ✓", 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "héllo 世界 ✓", 15)
     # A viewer's clipboard is never written by the master's programs (contexts share one clipboard here, so
     # count the viewer's attempts instead).
     viewer = pages.open(srv, "view", permissions=["clipboard-read", "clipboard-write"])
@@ -434,7 +442,7 @@ def test_programs_can_set_the_clipboard_with_osc52_non_ascii_intact(server, page
       document.execCommand = (c, ...a) => { if (c === 'copy') window.__writes++; return exec(c, ...a); }; }""")
     type_line(page, "printf \"\\e]52;c;$(printf 'second' | base64)\\a\"; echo sent-again")
     wait_text(viewer, pane, "sent-again")
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "second", 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "second", 15)
     assert viewer.evaluate("() => window.__writes") == 0
     assert viewer.locator(".toast:has-text('clipboard')").count() == 0
 

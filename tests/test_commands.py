@@ -15,7 +15,7 @@ import pytest
 
 from dullahan.cli import build_parser
 from dullahan.commands import TABLE
-from helpers import ServerProc, StartServer, capture_until, run
+from helpers import ServerProc, StartServer, capture_until, run, wait_for
 from web_support import client, first_pane, start_web
 
 
@@ -136,6 +136,53 @@ def test_display_message_formats_and_search_pane(server: StartServer) -> None:
     assert len(text.splitlines()) == 3 and text.splitlines()[-1] == "(more)"
 
 
+def copy_all(srv: ServerProc, pane: int, start: list[int], end: list[int]) -> tuple[str, int]:
+    """The text of copy-text from start to end, following its ``next`` answers; (text, answers)."""
+    text, answers = "", 0
+    while True:
+        got = srv.call("copy-text", target=pane, start=start, end=end)
+        text, answers = text + got["text"], answers + 1
+        if not got["more"]:
+            return text, answers
+        start = got["next"]
+
+
+def test_copy_text_returns_a_selection_across_the_history_as_the_page_copies_it(server: StartServer) -> None:
+    srv = server()
+    pane = shown(srv)[0]
+    capture_until(srv, pane, "$")
+    srv.send(pane, "clear; seq -f 'line-%g   ' 1 2500; printf 'x%.0s' $(seq 1 150); echo", enter=True)
+    capture_until(srv, pane, lambda t: "x" * 70 in t)
+    row = lambda query: srv.call("search-pane", target=pane, query=query, case_sensitive=True)["matches"]  # noqa: E731
+    last = row("line-2500")[0][0]
+    first, r100, r400 = last - 2499, last - 2400, last - 2100      # line-i is on row last - (2500 - i)
+    assert srv.call("copy-text", target=pane, start=[first, 0], end=[first, 8])["text"] == "line-1"
+    # Inside the history, from a column of one row to a column of another: trailing blanks dropped per line.
+    assert srv.call("copy-text", target=pane, start=[r100, 5], end=[r400, 6])["text"] == \
+        "100\n" + "\n".join(f"line-{i}" for i in range(101, 400)) + "\nline-40"
+    # Longer than one answer holds (2000 rows): the answers continue where the last one stopped.
+    text, answers = copy_all(srv, pane, [first, 0], [last, 999])
+    assert answers == 2 and text == "\n".join(f"line-{i}" for i in range(1, 2501))
+    # A soft-wrapped line (150 cells in an 80-column pane) is one line; the start and end may be given backwards.
+    wrapped = row("x" * 70)[-1][0]
+    assert srv.call("copy-text", target=pane, start=[wrapped + 1, 79], end=[wrapped, 0])["text"] == "x" * 150
+    # The command line prints the text; past the end of the screen there is nothing more.
+    assert ok(srv.cli("copy-text", "-t", str(pane), "--start", f"{r100},0", "--end", f"{r100},3")) == "line\n"
+    assert srv.call("copy-text", target=pane, start=[last + 10_000, 0], end=[last + 20_000, 0]) == \
+        {"pane": pane, "text": "", "more": False, "next": None}
+
+
+def test_panes_json_carries_each_panes_bell_count_and_title(server: StartServer) -> None:
+    srv = server()
+    pane = shown(srv)[0]
+    capture_until(srv, pane, "$")
+    assert jcli(srv, "panes")[0]["bells"] == 0
+    srv.send(pane, "printf '\\e]2;building\\a\\a'; sleep 0.2; printf '\\a'; echo rang", enter=True)
+    capture_until(srv, pane, lambda t: "rang" in t.splitlines())
+    info = wait_for(lambda: (p := jcli(srv, "panes")[0])["bells"] == 2 and p, 5)
+    assert info["title"] == "building"
+
+
 # -- the same table from a browser's connection ----------------------------------------------------------
 @pytest.fixture
 def web(server: StartServer, tmp_path: Path) -> Any:
@@ -155,6 +202,11 @@ def test_browsers_send_commands_and_viewers_only_those_open_to_them(web: Any) ->
             await viewer.send({"t": "cmd", "c": "search-pane", "a": {"query": "$", "target": pane}, "id": 3})
             found = await viewer.wait_message("result", id=3)
             assert found["result"]["pane"] == pane
+            row = found["result"]["matches"][0][0]
+            span = {"target": pane, "start": [row, 0], "end": [row, 999]}
+            await viewer.send({"t": "cmd", "c": "copy-text", "a": span, "id": 6})
+            copied = await viewer.wait_message("result", id=6)
+            assert "$" in copied["result"]["text"] and copied["result"]["more"] is False
             await master.send({"t": "cmd", "c": "quit", "id": 4})
             assert (await master.wait_message("error", id=4))["code"] == "not_allowed"
             await master.send({"t": "cmd", "c": "split-window", "a": {"direction": "sideways"}, "id": 5})

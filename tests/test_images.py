@@ -26,14 +26,16 @@ from dullahan.images.model import PLACEHOLDER, PLACEHOLDER_DIACRITICS, ImageConf
 from dullahan.log import log
 from dullahan.session.pane import Pane
 from dullahan.session.session import Session
-from dullahan.shapes import PaneImages, PaneView, Placement, StyleTable
+from dullahan.shapes import PaneImages, PaneView, Placement, StyleTable, WireImage
 from dullahan.term.ansi import styled_text
 from dullahan.term.image_reader import ImageReader
 from dullahan.term.images import storage_limit
 from dullahan.term.screen import ScreenReader
 from dullahan.term.view import read_view
 from dullahan.term.vt import TermEffects, VTerm
+from dullahan.wire.images import image_message, parse_image_message
 from helpers import StartServer, async_wait_for, capture_until, run, wait_for
+from wsclient import Client
 
 RED, GREEN, BLUE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)
 
@@ -511,3 +513,51 @@ def test_history_view_carries_the_images_of_rows_scrolled_back(tmp_path: Path) -
         live = pane.view()                                    # the live screen is read in full again
         assert live is not None and live.images is not None and live.images.placements == ()
     with_session(Settings(shell=["bash", "--noprofile", "--norc"]), body)
+
+
+def test_a_client_gets_each_image_once_in_a_binary_message_before_the_frame_that_places_it(
+        server: StartServer, tmp_path: Path) -> None:
+    picture = Image.new("RGB", (48, 32), (10, 120, 240))
+    picture.paste((250, 250, 0), (0, 0, 24, 32))
+    data = io.BytesIO()
+    picture.save(data, "PNG")
+    # The same picture twice, as two images (two ids): one content, so one image message.
+    escapes = tmp_path / "twice.kitty"
+    escapes.write_text(apc("f=100,a=T,i=1,q=2", data.getvalue()) + apc("f=100,a=T,i=2,q=2", data.getvalue()))
+    srv = server()
+    tokens = json.loads(srv.tokens_file.read_text())
+
+    async def body() -> None:
+        async with Client(f"http://127.0.0.1:{srv.port}/", token=tokens["master"]) as client:
+            await client.wait_text(1, "$")
+            srv.send(1, f"clear; cat {escapes}; echo PLACED-$((6*7))")
+            await client.wait_text(1, "PLACED-42", timeout=20)
+
+            def placed() -> list[list[object]] | None:
+                img = client.replica.panes[1].img
+                return img if len(img) == 2 else None
+            img = await async_wait_for(placed, 20, message=lambda: repr(client.replica.panes[1].img))
+            keys = {record[0] for record in img}
+            (key,) = keys
+            sent = [k for kind, k in client.order if kind == "img"]
+            assert sent == [key]
+            first_placing = next(i for i, (kind, placing) in enumerate(client.order) if kind == "f" and placing)
+            assert client.order.index(("img", key)) < first_placing
+            held = client.replica.images[key]
+            assert (held.width, held.height, held.mime) == (48, 32, "image/png")
+            with Image.open(io.BytesIO(held.data), formats=["PNG"]) as back:
+                assert back.convert("RGB").tobytes() == picture.tobytes()
+            assert client.replica.panes[1].cell == [8, 16]
+            assert [r[1:5] for r in img] == [[0, 0, 6, 2], [6, 1, 6, 2]]    # side by side, the cursor moved
+    run(body())
+
+
+def test_the_image_message_layout() -> None:
+    message = image_message(WireImage("ab" * 16, 3, 2, "image/png", b"\x89PNG..."))
+    (length,) = struct.unpack(">I", message[:4])
+    assert json.loads(message[4:4 + length]) == {"t": "img", "k": "ab" * 16, "m": "image/png", "w": 3, "h": 2}
+    assert message[4 + length:] == b"\x89PNG..."
+    assert parse_image_message(message) == ({"t": "img", "k": "ab" * 16, "m": "image/png", "w": 3, "h": 2},
+                                            b"\x89PNG...")
+    with pytest.raises(ValueError):
+        parse_image_message(struct.pack(">I", 5000) + b"{}")

@@ -30,7 +30,7 @@ import { ImageLayer } from "/js/imagelayer.js";
 window.run = async (b64, meta, placements, geometry) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const cache = new ImageCache();
-  cache.put(meta.key, await decodeImage(meta, bytes));
+  cache.decoded(cache.hold(meta), await decodeImage(meta, bytes));
   const layer = new ImageLayer();
   layer.attach(document.getElementById("body"), document.getElementById("rows"));
   const rects = layer.update(placements, cache, geometry);
@@ -43,6 +43,24 @@ window.run = async (b64, meta, placements, geometry) => {
   });
   const order = [...document.getElementById("body").children].map((e) => e.id || e.className);
   return { rects, canvases, order };
+};
+window.restack = async (b64, meta, first, second, geometry) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const cache = new ImageCache();
+  cache.decoded(cache.hold(meta), await decodeImage(meta, bytes));
+  const layer = new ImageLayer();
+  layer.attach(document.getElementById("body"), document.getElementById("rows"));
+  let draws = 0;
+  const drawImage = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (...args) { draws++; return drawImage.apply(this, args); };
+  layer.update(first, cache, geometry);
+  const before = [...document.querySelectorAll("canvas")];
+  const drawnFirst = draws;
+  layer.update(second, cache, geometry);
+  CanvasRenderingContext2D.prototype.drawImage = drawImage;
+  const after = [...document.querySelectorAll("canvas")];
+  return { drawnFirst, drawnSecond: draws - drawnFirst, kept: after.map((c) => before.indexOf(c)),
+           tops: after.map((c) => c.style.top) };
 };
 window.ready = true;
 </script>"""
@@ -132,3 +150,14 @@ def test_a_source_rectangle_shows_one_quadrant(page: Page) -> None:
     (canvas,) = out["canvases"]
     assert canvas["rect"][2:] == [16, 16]
     assert close(canvas["topLeft"], (255, 255, 255)) and close(canvas["bottomRight"], (255, 255, 255))
+
+
+def test_when_a_picture_below_goes_away_the_ones_above_are_not_drawn_again(page: Page) -> None:
+    meta = {"key": KEY, "mime": "image/png", "width": 40, "height": 40}
+    b64 = base64.b64encode(quadrants_png()).decode()
+    geometry = {"cols": 40, "rows": 10, "termCell": {"w": 8, "h": 16}, "pageCell": {"w": 8, "h": 16}}
+    first = [placement(row=0), placement(row=2), placement(row=4)]
+    out = page.evaluate(f"window.restack({json.dumps(b64)}, {json.dumps(meta)}, {json.dumps(first)}, "
+                        f"{json.dumps(first[1:])}, {json.dumps(geometry)})")
+    assert out["drawnFirst"] == 3 and out["drawnSecond"] == 0
+    assert out["kept"] == [1, 2] and out["tops"] == ["32px", "64px"]     # the same canvases, in order

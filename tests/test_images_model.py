@@ -1,16 +1,20 @@
 """Kitty graphics as plain data: PNG headers and limits, unicode-placeholder runs and their geometry, the
-storage shares, layers and drawing order, and the PNG codec. No terminal here (see test_images.py)."""
+storage shares, layers and drawing order, the PNG codec and the encoder's worker. No terminal here (see
+test_images.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
+import threading
 import zlib
 
 import pytest
 from PIL import Image
 
 from dullahan.images.codec import ImageRefused, content_key, decode_png, encode_image
+from dullahan.images.encoder import ImageEncoder
 from dullahan.images.model import (
     PLACEHOLDER,
     PLACEHOLDER_DIACRITICS,
@@ -24,7 +28,9 @@ from dullahan.images.model import (
     virtual_grid,
     virtual_piece,
 )
+from dullahan.log import log
 from dullahan.shapes import BELOW_BACKGROUND_Z, RGB_FLAG, ImagePixels, Placement, Row, layer_of
+from helpers import run
 
 
 def png_bytes(im: Image.Image) -> bytes:
@@ -222,3 +228,40 @@ def test_encode_image_sends_opaque_rgba_and_grey_compactly() -> None:
         assert back.mode == "L" and back.tobytes() == grey.data
     with pytest.raises(ImageRefused):
         encode_image(ImagePixels(3, 1, "rgb", 4, 4, b"short"))
+
+
+def test_the_encoder_works_off_the_loop_once_per_image_version_and_holds_back_a_burst(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = io.StringIO()
+    monkeypatch.setattr(log, "_out", lines)
+    threads: set[str] = set()
+    real_encode = encode_image
+
+    def encode_and_note(pixels: ImagePixels) -> object:
+        threads.add(threading.current_thread().name)
+        return real_encode(pixels)
+    monkeypatch.setattr("dullahan.images.encoder.encode_image", encode_and_note)
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        encoder = ImageEncoder(asyncio.get_running_loop(), ready.set, max_pending=2, max_decoded=64 * 64 * 4)
+        images = [ImagePixels(g, 1, "rgba", 32, 32, bytes([g]) * 4096) for g in (1, 2, 3)]
+        assert [encoder.encoded(p) for p in images] == [None, None, None]   # 3 is held back (two pending)
+        assert encoder.encoded(images[0]) is None                          # pending: not queued twice
+        while encoder.encoded_count < 2:
+            await ready.wait()
+            ready.clear()
+        first = encoder.encoded(images[0])
+        assert first is not None and first.key == content_key(images[0]) and encoder.encoded(images[0]) is first
+        assert encoder.encoded(images[2]) is None                          # asked again: queued now
+        while encoder.encoded(images[2]) is None:
+            await ready.wait()
+            ready.clear()
+        assert encoder.encoded_count == 3
+        big = ImagePixels(9, 5, "rgba", 65, 64, bytes(65 * 64 * 4))        # over what a browser decodes
+        assert encoder.encoded(big) is None and encoder.encoded(big) is None
+    run(main())
+    assert threads and threading.main_thread().name not in threads
+    refused = [line for line in lines.getvalue().splitlines() if "not sent to browsers" in line]
+    assert len(refused) == 1 and "image=5" in refused[0]
+

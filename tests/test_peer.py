@@ -1,4 +1,5 @@
-"""The per-client core without any I/O: keepalive cadence, roles and resume, budgets, at-most-once events.
+"""The per-client core without any I/O: keepalive cadence, roles and resume, budgets, at-most-once events,
+images (sent once, within the byte budget, never ahead of an echo; the mirrored image cache).
 
 These drive ``wire.keepalive.Keepalive``, ``wire.registry.Registry`` and ``wire.peer.Peer`` directly with
 a simulated clock; the model test (test_sync_model.py) drives the same objects over real terminals.
@@ -11,11 +12,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from dullahan.shapes import PaneEvent, PaneEvents, StyleTable
+from dullahan.shapes import PaneEvent, PaneEvents, StyleTable, WireImage
+from dullahan.wire.images import PlacementRecord, image_message, parse_image_message
 from dullahan.wire.keepalive import STALL, Keepalive
-from dullahan.wire.peer import ERRORS_PER_SECOND, Peer, PeerLimits
+from dullahan.wire.peer import ERRORS_PER_SECOND, Outgoing, Peer, PeerLimits
 from dullahan.wire.registry import Registry
+from dullahan.wire.replica import Hole, Replica
 from dullahan.wire.sync import PaneState
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -244,6 +248,265 @@ def test_events_are_delivered_once_and_never_before_connecting() -> None:
     assert shown == []
 
 
+# -- images ---------------------------------------------------------------------------------------------
+def wire_image(n: int, side: int = 10, data_bytes: int = 100) -> WireImage:
+    """An image of ``side`` x ``side`` pixels whose wire form is ``data_bytes`` long (the peer never decodes)."""
+    return WireImage(f"{n:032x}", side, side, "image/png", bytes([n % 256]) * data_bytes)
+
+
+def placed(image: WireImage, col: int = 0, row: int = 0) -> PlacementRecord:
+    return (image.key, col, row, 2, 1, 0, 0, 16, 16, 0, 0, image.width, image.height, 0)
+
+
+class ImagePanes:
+    """A ``FrameSource`` of panes whose states the test sets: rows of text and placements of images."""
+
+    def __init__(self, panes: int = 2) -> None:
+        self.styles = StyleTable()
+        self.states: dict[int, PaneState] = {}
+        self.written: dict[int, int] = {}
+        for pid in range(1, panes + 1):
+            self.show(pid, f"pane {pid}")
+
+    def show(self, pid: int, text: str, *images: WireImage, cell: tuple[int, int] = (8, 16)) -> None:
+        rid = hash((pid, text)) & 0xFFFFFF
+        self.states[pid] = PaneState(pid, 10, 1, (rid,), ((text, (), (), (), False),), None, 0, 0, 0, (), -1, -1,
+                                     "", None, None, cell, tuple(placed(im, col=2 * i) for i, im in enumerate(images)),
+                                     {im.key: im for im in images})
+        self.written[pid] = self.written.get(pid, 0) + 1
+
+    def begin_frame(self) -> None: ...
+    def pane_ids(self) -> list[int]:
+        return list(self.states)
+
+    def visible_panes(self) -> list[int]:
+        return list(self.states)
+
+    def layout(self) -> dict[str, Any]:
+        return {"active": 1, "windows": [{"id": 1, "slots": list(self.states)}]}
+
+    def live_state(self, pane_id: int) -> PaneState | None:
+        return self.states.get(pane_id)
+
+    def history_state(self, pane_id: int, live: PaneState, offset: int) -> PaneState:
+        return live
+
+    def output_bytes(self, pane_id: int) -> int | None:
+        return self.written.get(pane_id)
+
+    def render_held(self, pane_id: int) -> bool:
+        return False
+
+    def events(self, pane_id: int) -> PaneEvents | None:
+        return None
+
+
+class Page:
+    """A client of a peer: applies what it is sent to a replica; acks only when told to."""
+
+    def __init__(self, peer: Peer, source: ImagePanes) -> None:
+        self.peer, self.source = peer, source
+        self.replica = Replica()
+        peer.mark_layout(source.visible_panes())      # as the hub does when a client says hello
+        self.log: list[Outgoing] = []
+        self.holes: list[Hole] = []
+
+    def pump(self, limit: int = 100) -> list[Outgoing]:
+        """Take everything the peer sends now (no acks); returns it."""
+        out = []
+        for _ in range(limit):
+            message = self.peer.next_message(0.0, self.source)  # type: ignore[arg-type]
+            if message is None:
+                break
+            out.append(message)
+            if message.binary:
+                self.replica.apply_image(message.data)
+            else:
+                try:
+                    self.replica.apply(json.loads(message.data))
+                except Hole as hole:
+                    self.holes.append(hole)
+        self.log += out
+        return out
+
+    def ack(self) -> None:
+        self.peer.receive(json.dumps({"t": "ack", "f": self.replica.last_frame}), 0.0)
+
+    def settle(self) -> None:
+        for _ in range(100):
+            if not self.pump():
+                break
+            self.ack()
+
+
+def kinds(messages: list[Outgoing]) -> list[str]:
+    """``img:<n>`` for an image message (its first byte of data), ``f:<panes>`` for a frame."""
+    out = []
+    for m in messages:
+        if m.binary:
+            out.append(f"img:{parse_image_message(m.data)[1][0]}")
+        else:
+            out.append("f:" + ",".join(str(p["id"]) for p in json.loads(m.data).get("panes", ())))
+    return out
+
+
+def test_an_image_goes_once_after_the_frame_that_needs_it_and_the_next_frame_places_it() -> None:
+    source = ImagePanes()
+    peer = new_peer(1)
+    page = Page(peer, source)
+    page.settle()
+    a = wire_image(1)
+    source.show(1, "picture", a)
+    source.show(2, "same picture", a)
+    peer.mark_dirty(1)
+    peer.mark_dirty(2)
+    out = page.pump()
+    # The frame with both panes' text (placements left out), the image, the frame that places it twice.
+    assert kinds(out) == ["f:1,2", "img:1", "f:1,2"]
+    first, second = json.loads(out[0].data), json.loads(out[2].data)
+    assert all("img" not in p for p in first["panes"])   # still none the client can draw
+    assert [p["img"] for p in second["panes"]] == [[list(placed(a))], [list(placed(a))]]
+    header, data = parse_image_message(out[1].data)
+    assert header == {"t": "img", "k": a.key, "m": "image/png", "w": 10, "h": 10} and data == a.data
+    assert page.replica.panes[1].img == [list(placed(a))] and page.replica.panes[1].cell == [8, 16]
+    page.ack()
+    source.show(1, "picture moved", a)
+    peer.mark_dirty(1)
+    assert kinds(page.pump()) == ["f:1"]                 # held: never sent again
+    assert peer.images_out == 1 and peer.image_bytes_in_flight == 0
+
+
+def test_image_bytes_in_flight_are_bounded_and_a_larger_image_goes_alone() -> None:
+    source = ImagePanes(1)
+    peer = new_peer(1, image_bytes_in_flight=1200)
+    page = Page(peer, source)
+    page.settle()
+    small = [wire_image(n, data_bytes=300) for n in (1, 2, 3, 4)]
+    big = wire_image(9, data_bytes=5000)
+    source.show(1, "many", *small, big)
+    peer.mark_dirty(1)
+    out = page.pump()
+    sent = [m for m in out if m.binary]
+    assert len(sent) == 3 and sum(len(m.data) for m in sent) <= 1200     # three of 384 bytes fit in 1200
+    assert peer.image_bytes_in_flight == sum(len(m.data) for m in sent)
+    rounds = 0
+    while peer.wants_send and rounds < 20:
+        rounds += 1
+        before = peer.image_bytes_in_flight
+        page.ack()
+        assert peer.image_bytes_in_flight < max(1, before)   # the ack of a frame after them frees the budget
+        free = peer.image_bytes_in_flight
+        for message in page.pump():
+            if message.binary and parse_image_message(message.data)[1][0] == 9:
+                assert free == 0                              # over the budget: only when nothing is in flight
+            assert peer.image_bytes_in_flight <= 1200 or peer.image_bytes_in_flight == len(image_message(big))
+    assert kinds(page.log).count("img:9") == 1
+    assert len(page.replica.panes[1].img) == 5 and not peer.wants_frame and not peer.frames.wanted
+
+
+def test_a_stalled_client_holds_at_most_the_image_budget_and_echoes_still_pass() -> None:
+    """A 50 MB burst of 1 MB images to a client that acknowledges nothing: what it is sent stays within the
+    image budget plus the frames in flight, and the echo of another pane goes out before any image."""
+    source = ImagePanes()
+    peer = new_peer(1, image_bytes_in_flight=4 << 20, frames_in_flight=3)
+    page = Page(peer, source)
+    page.settle()
+    burst = [wire_image(n, side=512, data_bytes=1_000_000) for n in range(1, 51)]
+    source.show(1, "burst", *burst)
+    source.show(2, "$ e")                                                 # an echo in the other pane
+    peer.mark_dirty(1)
+    peer.mark_dirty(2)
+    out = page.pump()
+    assert kinds(out)[0] == "f:1,2"                                       # the echo first
+    images = [m for m in out if m.binary]
+    frames = [m for m in out if not m.binary]
+    assert len(images) == 4 and sum(len(m.data) for m in images) <= 4 << 20
+    assert len(frames) <= 3
+    source.show(2, "$ ec")
+    peer.mark_dirty(2)
+    assert page.pump() == []                                              # frames in flight: 3 (congested)
+    page.ack()
+    assert kinds(page.pump())[0] == "f:1,2"                               # the echo, before the next images
+
+
+def test_the_image_cache_is_mirrored_and_evicts_only_images_no_pane_shows() -> None:
+    source = ImagePanes(1)
+    size = 10 * 10 * 4
+    peer = new_peer(1, image_cache_count=2, image_cache_bytes=10 * size)
+    page = Page(peer, source)
+    page.settle()
+    a, b, c = wire_image(1), wire_image(2), wire_image(3)
+    source.show(1, "a and b", a, b)
+    peer.mark_dirty(1)
+    page.settle()
+    assert set(page.replica.images) == {a.key, b.key}
+    source.show(1, "c and a", c, a)
+    peer.mark_dirty(1)
+    out = page.pump()
+    page.settle()
+    frames = [json.loads(m.data) for m in out if not m.binary]
+    # b was dropped to make room, in a frame before c arrived; a (shown) never.
+    drops = [f["drop_img"] for f in frames if "drop_img" in f]
+    assert drops == [[b.key]]
+    assert kinds(out).index("img:3") > next(i for i, f in enumerate(out) if not f.binary
+                                            and "drop_img" in json.loads(f.data))
+    assert set(page.replica.images) == set(peer.frames.images.held) == {a.key, c.key}
+    # Two shown images fill the cache: a third cannot be held while both are shown; nothing wedges.
+    d = wire_image(4)
+    source.show(1, "c, a and d", c, a, d)
+    peer.mark_dirty(1)
+    page.settle()
+    assert [r[0] for r in page.replica.panes[1].img] == [c.key, a.key]
+    assert not peer.wants_frame and peer.frames.images_unfit > 0
+    source.show(1, "d alone", d)
+    peer.mark_dirty(1)
+    page.settle()
+    assert [r[0] for r in page.replica.panes[1].img] == [d.key]
+    assert len(page.replica.images) <= 2 and set(page.replica.images) == set(peer.frames.images.held)
+
+
+def test_a_resync_sends_the_pane_s_images_again() -> None:
+    source = ImagePanes(1)
+    peer = new_peer(1)
+    page = Page(peer, source)
+    a = wire_image(1)
+    source.show(1, "a", a)
+    page.settle()
+    assert a.key in page.replica.images
+    del page.replica.images[a.key]                     # the client lost it: it finds out when it draws the pane
+    assert [r[0] for r in page.replica.panes[1].img if r[0] not in page.replica.images] == [a.key]
+    peer.receive(json.dumps({"t": "resync", "p": 1}), 0.0)
+    out = page.pump()
+    assert kinds(out)[:2] == ["f:1", "img:1"]          # the pane in full (without it), then the image
+    assert "img" in json.loads(out[0].data)["panes"][0] and not page.holes
+    page.settle()
+    assert page.replica.panes[1].img == [list(placed(a))] and a.key in page.replica.images
+    assert set(page.replica.images) == set(peer.frames.images.held)
+
+
+def test_cell_size_is_sent_when_it_changes() -> None:
+    source = ImagePanes(1)
+    peer = new_peer(1)
+    page = Page(peer, source)
+    page.settle()
+    assert page.replica.panes[1].cell == [8, 16]
+    source.show(1, "bigger cells", cell=(10, 20))
+    peer.mark_dirty(1)
+    (frame,) = [json.loads(m.data) for m in page.pump()]
+    assert frame["panes"][0]["cell"] == [10, 20]
+
+
+def test_an_image_larger_than_the_client_cache_is_never_sent() -> None:
+    source = ImagePanes(1)
+    peer = new_peer(1, image_cache_bytes=1000)
+    page = Page(peer, source)
+    huge = wire_image(1, side=100)                                        # 40 000 bytes decoded
+    source.show(1, "huge", huge)
+    page.settle()
+    assert page.replica.images == {} and page.replica.panes[1].img == []
+    assert not peer.wants_frame and peer.frames.images_unfit > 0
+
+
 # -- the package's shape -------------------------------------------------------------------------------
 def test_wire_imports_without_pyghostty_or_numpy() -> None:
     code = ("import sys, dullahan.wire.protocol, dullahan.wire.sync, dullahan.wire.peer, dullahan.wire.registry, "
@@ -367,3 +630,29 @@ def test_the_last_frame_slot_is_kept_for_light_frames() -> None:
     peer.receive('{"t":"ack","f":2}', 2.0)                   # two slots free: the flood goes on
     frame = peer.next_frame(3.0, source)
     assert frame is not None and b'"id":1' in frame
+def test_tabs_carry_over_a_restart_and_the_master_finds_its_role_kept() -> None:
+    before = Registry(master_grace=60)
+    master, viewer = new_peer(1), new_peer(2)
+    before.admit(master, None, 0)
+    before.admit(viewer, None, 0)
+    master.scroll(3, -20, None)
+    master.restore_delivered({3: (7, 2)})
+    data = before.export()
+    assert master.resume_secret.encode() in data          # the secret, never a token (there is none here)
+    after = Registry(master_grace=60)
+    assert after.restore(data, now=1000.0) == 2
+    newcomer = new_peer(9)
+    after.admit(newcomer, None, 1001)                     # connects first: does not get the kept role
+    assert newcomer.role == "view"
+    back = new_peer(10)
+    after.admit(back, master.resume_secret, 1002)
+    assert back.role == "master" and back.offsets[3].offset == 20 and back.delivered_marks() == {3: (7, 2)}
+    returning_viewer = new_peer(11)
+    after.admit(returning_viewer, viewer.resume_secret, 1003)
+    assert returning_viewer.role == "view" and returning_viewer.resume_secret == viewer.resume_secret
+    for bad in (b"", b"{}", b'{"version": 99, "lineages": []}'):
+        try:
+            Registry(master_grace=60).restore(bad, now=0.0)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was taken for a clients' state")

@@ -179,7 +179,7 @@ def test_a_client_loop_that_dies_closes_its_connection_with_a_reason(isolated_xd
         session.new_window("single", 80, 24)
         hub = SyncHub(session, Registry(settings.master_grace))
         tokens = Tokens.generate()
-        host = SimpleNamespace(settings=settings, session=session)   # all a connection's input needs of it
+        host = SimpleNamespace(settings=settings, session=session, restart_notice=None)  # what a connection needs of it
         web = WebServer(settings, tokens, session, hub, host)  # type: ignore[arg-type]
         await web.start()
         try:

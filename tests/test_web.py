@@ -295,6 +295,11 @@ def test_viewer_scrolls_its_own_view_only(web: WebServer) -> None:
             await master.wait_text(pane, "master-typed")
             await asyncio.sleep(0.3)
             assert "master-typed" not in viewer.text(pane)
+            # A history row asked for by its number lands at the top of the view.
+            history = web.proc.capture(pane, scrollback=True).split("\n")
+            await viewer.send({"t": "scroll", "p": pane, "row": 42})
+            await async_wait_for(lambda: viewer.text(pane).split("\n")[0] == history[42].rstrip(), 10,
+                                 message=lambda: f"top row {viewer.text(pane).splitlines()[:1]}, want {history[42]!r}")
             await viewer.send({"t": "scroll", "p": pane, "to": "bottom"})
             await viewer.wait_text(pane, "master-typed")
     run(scenario())

@@ -63,8 +63,9 @@ def make_certs(directory: Path) -> tuple[str, str, ssl.SSLContext]:
 
 
 def start_web(server: Callable[..., ServerProc], tmp_path: Path, tls: bool, config: dict[str, Any] | None = None,
-              args: tuple[str, ...] = ()) -> WebServer:
-    """A detached server; ``config`` is written to its config.json before it starts."""
+              args: tuple[str, ...] = (), **server_kw: Any) -> WebServer:
+    """A detached server; ``config`` is written to its config.json before it starts; ``server_kw`` goes to the
+    ``server`` fixture (``env``, ``nofile``)."""
     cfg_dir = Path(tmp_path) / "cfg" / "dullahan"
     cfg_dir.mkdir(parents=True, exist_ok=True)
     if config:
@@ -74,7 +75,7 @@ def start_web(server: Callable[..., ServerProc], tmp_path: Path, tls: bool, conf
     if tls:
         chain, key, client_ssl = make_certs(Path(tmp_path))
         extra += ["--tls-cert", chain, "--tls-key", key]
-    return WebServer(server(args=tuple(extra)), tls, client_ssl)
+    return WebServer(server(args=tuple(extra), **server_kw), tls, client_ssl)
 
 
 # -- clients of a test server ----------------------------------------------------------------------------

@@ -37,6 +37,8 @@ class Client:
         self.frames = 0
         self.bytes_in = 0
         self.replica_rows_added = 0
+        # ("img", key) per image, ("f", panes placing images) per frame, in the order they arrived
+        self.order: list[tuple[str, Any]] = []
         self.paused = asyncio.Event()
         self.paused.set()
         self._session: aiohttp.ClientSession | None = None
@@ -79,6 +81,10 @@ class Client:
         while True:
             await self.paused.wait()
             msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                self.bytes_in += len(msg.data)
+                self.order.append(("img", self.replica.apply_image(msg.data)))
+                continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 self.closed = (msg.type, msg.data, msg.extra)
                 return
@@ -86,6 +92,7 @@ class Client:
             body = json.loads(msg.data)
             if body["t"] == "f":
                 self.frames += 1
+                self.order.append(("f", tuple(p["id"] for p in body.get("panes", ()) if p.get("img"))))
                 self.replica_rows_added += len(body.get("rows", ())) // 2
                 try:
                     self.replica.apply(body)
@@ -150,11 +157,14 @@ class RawWebSocket:
     """A minimal RFC 6455 client on a raw (optionally TLS) socket: full control over what goes on the wire."""
 
     def __init__(self, host: str, port: int, headers: dict[str, str], tls: ssl.SSLContext | None = None,
-                 timeout: float = 10.0) -> None:
-        raw = socket.create_connection((host, port), timeout=timeout)
+                 timeout: float = 10.0, path: str = "/ws", host_header: str | None = None,
+                 source: str | None = None) -> None:
+        raw = socket.create_connection((host, port), timeout=timeout,
+                                       source_address=(source, 0) if source else None)
         self.sock: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = ["GET /ws HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host_header or f'{host}:{port}'}", "Upgrade: websocket",
+                 "Connection: Upgrade",
                  f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())

@@ -118,7 +118,12 @@ class DullahanPeer(Peer):
         return DullahanClient(client, self.panes)
 
     def server_pids(self) -> list[int]:
-        return [self.server.pid] if self.server else []
+        """The server and its keeper (the process that holds the PTYs so that shells outlive a crash)."""
+        if not self.server:
+            return []
+        from dullahan.persist.keeper_client import KeeperPaths, keeper_pid
+        keeper = keeper_pid(KeeperPaths.in_dir(self.server.runtime_dir, self.server.port))
+        return [self.server.pid] + ([keeper] if keeper else [])
 
     def viewer_spec(self) -> dict[str, Any]:
         assert self.server is not None

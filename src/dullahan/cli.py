@@ -15,6 +15,7 @@ import time
 import types
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -44,16 +45,6 @@ def _port(value: str) -> int:
     return port
 
 
-def _id(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a numeric id: {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"ids start at 1, got {n}")
-    return n
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dullahan", description="tmux rebuilt as a server and a browser client.")
     parser.add_argument("--version", action="version", version=f"dullahan {__version__}")
@@ -80,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shell", help="command line for new panes (default: $SHELL, else /bin/sh)")
     p.add_argument("--scrollback", type=int, help="scrollback lines per pane (default 10000)")
     p.add_argument("--layout", help="layout of the first window (default single)")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDR",
+                   help="a reverse proxy (address or network) allowed to set X-Forwarded-Proto/Host/For; repeatable")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a host name the server answers to besides its own; repeatable")
+    p.add_argument("--base-path", metavar="/PREFIX/", help="serve under this path (default /)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start empty: do not restore the saved session, end shells a crashed server left")
+    p.add_argument("--takeover", help=argparse.SUPPRESS)   # set by 'restart' for the new server process
     for entry in TABLE.values():
         if entry.cli:
             _add_command(add, entry)
@@ -129,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ConfigError, NoServer, SpecError) as e:
         print(f"dullahan: {e}", file=sys.stderr)
         return 1
+    except OSError as e:   # never a traceback for a system error (a full disk, a socket gone away)
+        print(f"dullahan: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -137,23 +139,42 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {"port": args.port, "bind": args.bind, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
                  "insecure": args.insecure, "shell": args.shell, "scrollback_lines": args.scrollback,
-                 "initial_layout": args.layout}
+                 "initial_layout": args.layout, "trusted_proxies": args.trusted_proxy,
+                 "allowed_hosts": args.allowed_host, "base_path": args.base_path}
     settings = load_settings(overrides)
     from dullahan.net.tls import check_bind
     check_bind(settings)
     if args.detach:
         return _serve_detached(args, settings.port)
-    return _serve_foreground(settings)
+    return _serve_foreground(settings, args)
 
 
-def _serve_foreground(settings: Any) -> int:
+def _serve_flags(args: argparse.Namespace) -> list[str]:
+    """The flags of ``serve`` that shape a server (a detached start and a restart pass them on)."""
+    out: list[str] = []
+    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout", "base_path"):
+        value = getattr(args, flag)
+        if value is not None:
+            out += ["--" + flag.replace("_", "-"), str(value)]
+    for flag in ("trusted_proxy", "allowed_host"):
+        for value in getattr(args, flag) or ():
+            out += ["--" + flag.replace("_", "-"), value]
+    if args.insecure:
+        out.append("--insecure")
+    return out
+
+
+def _serve_foreground(settings: Any, args: argparse.Namespace) -> int:
     from dullahan.server import AlreadyRunning, Server
     paths = RuntimePaths.for_port(settings.port)
     log.configure(path=str(paths.logfile), spec=os.environ.get("DULLAHAN_DEBUG"),
-                  also_stderr=sys.stderr.isatty())
+                  also_stderr=sys.stderr.isatty(), max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+    from dullahan.net.weblog import install_log_bridge
+    install_log_bridge()
+    takeover = Path(args.takeover) if args.takeover else None
 
     async def run() -> int:
-        server = Server(settings)
+        server = Server(settings, fresh=args.fresh, takeover=takeover, serve_flags=_serve_flags(args))
         try:
             await server.start()
         except AlreadyRunning as e:
@@ -161,7 +182,13 @@ def _serve_foreground(settings: Any) -> int:
         except OSError as e:
             log.error("server", "cannot start", error=str(e))
             raise CliError(f"cannot start: {e}") from e
-        _print_ready(server.urls(), str(paths.logfile), os.getpid())
+        except Exception as e:
+            if takeover is None:
+                raise
+            log.error("server", "cannot take over", error=str(e))   # the old server carries on and says why
+            raise CliError(f"cannot take over: {e}") from e
+        if takeover is None:
+            _print_ready(server.urls(), str(paths.logfile), os.getpid())
         await server.wait()
         return 0
 
@@ -193,13 +220,9 @@ def _serve_detached(args: argparse.Namespace, port: int) -> int:
         pass
     except RequestError:
         pass
-    child_argv = [sys.executable, "-m", "dullahan", "serve", "--port", str(port)]
-    for flag in ("bind", "tls_cert", "tls_key", "shell", "scrollback", "layout"):
-        value = getattr(args, flag)
-        if value is not None:
-            child_argv += ["--" + flag.replace("_", "-"), str(value)]
-    if args.insecure:
-        child_argv.append("--insecure")
+    child_argv = [sys.executable, "-m", "dullahan", "serve", "--port", str(port), *_serve_flags(args)]
+    if args.fresh:
+        child_argv.append("--fresh")
     fd = os.open(paths.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         # stdout (the banner with the tokens) must not reach the log; stderr (a crash) should.
@@ -303,7 +326,13 @@ def run_command(args: argparse.Namespace) -> int:
     entry = lookup(args.command)
     raw = {name: getattr(args, name) for name, _hint, _opt in entry.options() if getattr(args, name, None) is not None}
     entry.parse(raw)
-    result = call(args.port, entry.name, raw)
+    try:
+        result = call(args.port, entry.name, raw)
+    except NoServer:
+        # A crashed server may have left its shells in the keeper: quitting ends them too.
+        if entry.name == "quit" and _end_orphaned_keeper(args.port):
+            return 0
+        raise
     if entry.name == "quit":
         _wait_gone(args.port)
     if getattr(args, "json", False):
@@ -322,6 +351,49 @@ def _wait_gone(port: int) -> None:
         time.sleep(0.05)
 
 
+def _end_orphaned_keeper(port: int) -> bool:
+    from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths
+    keeper_paths = KeeperPaths.in_dir(RuntimePaths.for_port(port).directory, port)
+    try:
+        keeper = KeeperClient.connect(keeper_paths)
+    except KeeperLost:
+        return False
+    if keeper is None:
+        return False
+    shells = len(keeper.children_at_start)
+    keeper.shutdown()
+    deadline = time.monotonic() + 10
+    while keeper_paths.lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(f"no server was running on port {port}; ended the keeper and its {shells} shell(s)")
+    return True
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """``restart`` runs in the server like any command; here we also wait until the new server answers and
+    say how long it all took."""
+    started = time.monotonic()
+    before = call(args.port, "status", timeout=10)
+    result = call(args.port, "restart", timeout=180)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:   # the new server answers on the same socket once the old one has let go
+        try:
+            if call(args.port, "status", timeout=5)["pid"] == result["pid"]:
+                break
+        except (NoServer, RequestError):
+            pass
+        if time.monotonic() > deadline:
+            raise CliError(f"the new server (pid {result['pid']}) took over but does not answer")
+        time.sleep(0.02)
+    if getattr(args, "json", False):
+        print(json.dumps({**result, "command_seconds": round(time.monotonic() - started, 3)}, indent=2))
+        return 0
+    print(f"restarted in {time.monotonic() - started:.2f} s: pid {before['pid']} → {result['pid']} "
+          f"(dullahan {result['from']} → {result['to']}); {result['panes']} panes kept, "
+          f"output paused {result['paused'] * 1000:.0f} ms")
+    return 0
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from dullahan.testing.soak import run_soak_cli
     return run_soak_cli(args)
@@ -330,5 +402,6 @@ def cmd_test(args: argparse.Namespace) -> int:
 # Commands that run here rather than in a server.
 LOCAL: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
+    "restart": cmd_restart,
     "test": cmd_test,
 }

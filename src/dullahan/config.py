@@ -1,15 +1,18 @@
 """Where Dullahan keeps its files, and the settings one server runs with.
 
-Runtime files (pid, IPC socket, log) live in a 0700 directory: ``$XDG_RUNTIME_DIR/dullahan`` or
-``/tmp/dullahan-<uid>``. Configuration (tokens, ``config.json``, ``layouts.json``) lives in
-``$XDG_CONFIG_HOME/dullahan`` (default ``~/.config/dullahan``). Every file is per port, so several
+Runtime files (pid, IPC socket, log, the keeper's socket) live in a 0700 directory: ``$XDG_RUNTIME_DIR/dullahan``
+or ``/tmp/dullahan-<uid>``. Configuration (tokens, ``config.json``, ``layouts.json``) lives in
+``$XDG_CONFIG_HOME/dullahan`` (default ``~/.config/dullahan``); the saved session state in
+``$XDG_STATE_HOME/dullahan`` (default ``~/.local/state/dullahan``). Every file is per port, so several
 servers can run side by side.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import shlex
 import stat
 from dataclasses import dataclass
@@ -54,6 +57,12 @@ def config_dir() -> Path:
     return _private_dir(root / "dullahan")
 
 
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
+    return _private_dir(root / "dullahan")
+
+
 @dataclass(frozen=True)
 class RuntimePaths:
     """The files of the server on one port."""
@@ -79,6 +88,8 @@ class RuntimePaths:
 
 
 Seconds = float
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+")
+_BASE_PATH = re.compile(r"/(?:[A-Za-z0-9._~-]+/)*")
 
 
 def _within(lo: float, hi: float) -> msgspec.Meta:
@@ -121,12 +132,42 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_storage_total: Annotated[int, _within(1 << 20, 64 << 30)] = 256 << 20
     # Let programs send images by file name, temporary file or shared memory (read as the server's user).
     image_file_media: bool = False
+    # Master-token clients always find room: viewers may fill only max_connections minus these slots.
+    reserved_master_connections: Annotated[int, _within(0, 1000)] = 4
+    # Connections that have not authenticated yet (no valid cookie, token or bearer): how many in all and per
+    # client address, and how long one may sit idle (headers included) before it is closed.
+    max_unauthenticated: Annotated[int, _within(1, 100_000)] = 128
+    max_unauthenticated_per_address: Annotated[int, _within(1, 100_000)] = 32
+    unauthenticated_timeout: Annotated[Seconds, _within(1, 600)] = 10.0
+    # The log file rotates at this size, keeping this many old files.
+    log_max_bytes: Annotated[int, _within(64 << 10, 1 << 30)] = 5 << 20
+    log_backups: Annotated[int, _within(1, 100)] = 3
+    # Reverse proxies: peers allowed to set X-Forwarded-Proto/Host/For (addresses or networks), the path
+    # prefix the server is served under, and host names it answers to besides its own.
+    trusted_proxies: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
+    base_path: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "/"
+    allowed_hosts: list[Annotated[str, msgspec.Meta(min_length=1, max_length=253)]] = []
+    # Saved session state (README, "What survives what"): how often it is written while something changes,
+    # how much scrollback of each pane it keeps, and how large it may grow in all (compressed bytes).
+    state_save_interval: Annotated[Seconds, _within(0.5, 3600)] = 3.0
+    state_scrollback_lines: Annotated[int, _within(0, 1_000_000)] = 10_000
+    state_max_bytes: Annotated[int, _within(1 << 20, 16 << 30)] = 256 << 20
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
         if self.max_paste_bytes < self.max_message_bytes:
             raise ValueError("max_paste_bytes must be at least max_message_bytes")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted proxy {proxy!r} is not an IP address or network") from None
+        for host in self.allowed_hosts:
+            if not _HOST_NAME.fullmatch(host.strip("[]")):
+                raise ValueError(f"allowed host {host!r} is not a host name or address")
+        if not _BASE_PATH.fullmatch(self.base_path):
+            raise ValueError(f"base path {self.base_path!r} must look like /prefix/ (letters, digits, . _ ~ -)")
 
     @classmethod
     def load(cls, values: dict[str, Any], origin: str, base: Settings | None = None) -> Settings:
@@ -138,6 +179,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 continue
             if key == "shell":
                 value = _shell_argv(value, origin)
+            elif key == "base_path" and isinstance(value, str):
+                value = "/" + value.strip("/") + "/" if value.strip("/") else "/"
             merged[key] = value
         try:
             return msgspec.convert(merged, cls)

@@ -4,21 +4,27 @@ The hub listens to the session: a pane's output marks that pane dirty for every 
 layout change marks the layout dirty, and each client's sender is woken. It turns each pane's published
 view into one shared ``PaneState`` (rows interned to content ids once, not once per client) and, for a
 client scrolled back in a pane, a state of history rows; it is the ``FrameSource`` every peer builds its
-frames from. Roles and resume belong to its ``Registry``. The hub has no network code: a connection
-attaches its peer with two callbacks, one to wake its sender and one to close it.
+frames from. Images in those states come from the terminal's view (so they are whatever the terminal holds,
+after a reconnect, a window switch or a scroll into history alike), encoded for the wire once, off the
+loop (``images.encoder``); a placement whose image is still being encoded is left out until it is done.
+Roles and resume belong to its ``Registry``. The hub has no network code: a connection attaches its peer
+with two callbacks, one to wake its sender and one to close it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
+from dullahan.images.encoder import ImageEncoder
 from dullahan.log import log
 from dullahan.session.pane import Pane
 from dullahan.session.session import Session
 from dullahan.shapes import PaneEvents, StyleTable
+from dullahan.wire.images import image_fields
 from dullahan.wire.peer import Close, Peer
 from dullahan.wire.registry import Registry
 from dullahan.wire.rows import RowInterner
@@ -38,6 +44,7 @@ class SyncHub:
         self._events: dict[int, tuple[tuple[int, int], PaneEvents]] = {}
         self._layout: dict[str, Any] | None = None
         self._history: dict[tuple[int, int, int, int, int, int], PaneState] = {}
+        self.encoder = ImageEncoder(session.loop, self._images_encoded)
         session.listeners.append(self)
 
     @property
@@ -90,6 +97,15 @@ class SyncHub:
 
     def peers(self) -> list[Peer]:
         return list(self.registry.peers.values())
+
+    # -- across a server restart (the server's ClientStateHooks) -----------------------------------
+    def export_clients(self) -> bytes:
+        return self.registry.export()
+
+    def import_clients(self, data: bytes) -> None:
+        count = self.registry.restore(data, time.monotonic())
+        log.info("connection", "browser tabs carried over from the previous server", tabs=count,
+                 master_kept=self.registry.reserved_for is not None)
 
     def _wake_all(self) -> None:
         for wake in list(self._wakers.values()):
@@ -174,7 +190,7 @@ class SyncHub:
         if pane.failed:
             exit_json = {"code": None, "signal": None, "text": pane.failed}
         state = pane_state(pane_id, view, self.interner, cached[1] if cached else None, title=meta.title,
-                           exit=exit_json, progress=meta.progress)
+                           exit=exit_json, progress=meta.progress, encoded=self.encoder.encoded)
         self._states[pane_id] = (key, state)
         return state
 
@@ -184,16 +200,36 @@ class SyncHub:
         key = (pane_id, pane.latest_view().seq, live.scrollback, offset, live.cols, live.rows)
         state = self._history.get(key)
         if state is None:
-            _top, rows = pane.history(live.scrollback - offset, live.rows)
+            _top, rows, images = pane.history_view(live.scrollback - offset, live.rows)
             ids = tuple(self.interner.intern(r) for r in rows)
             state = PaneState(pane_id, live.cols, len(rows), ids, tuple(rows), None, live.modes, live.scrollback,
-                              offset, live.palette, live.fg, live.bg, live.title, live.exit, live.progress)
+                              offset, live.palette, live.fg, live.bg, live.title, live.exit, live.progress,
+                              *image_fields(images, self.encoder.encoded))
             if len(self._history) >= MAX_HISTORY_STATES:
                 self._history.clear()
             self._history[key] = state
         elif (state.title, state.exit, state.progress) != (live.title, live.exit, live.progress):
             state = replace(state, title=live.title, exit=live.exit, progress=live.progress)
         return state
+
+    def _images_encoded(self) -> None:
+        """An image finished encoding: states that left its placements out are built again, and every
+        client hears about those panes."""
+        waiting: set[int] = set()
+        for pane_id, (_key, state) in list(self._states.items()):
+            if state.images_pending:
+                self._states[pane_id] = ((), state)     # a key no view has: built again on the next frame
+                waiting.add(pane_id)
+        for key, state in list(self._history.items()):
+            if state.images_pending:
+                del self._history[key]
+                waiting.add(state.id)
+        if not waiting:
+            return
+        for peer in self.registry.peers.values():
+            for pane_id in waiting:
+                peer.mark_dirty(pane_id)
+        self._wake_all()
 
     def _new_style_epoch(self) -> None:
         """Reset the style table (it outgrew its capacity): every view is read again with new style ids and

@@ -171,6 +171,22 @@ class PaneImages:
 NO_IMAGES = PaneImages(0, (0, 0), (), {})
 
 
+@dataclass(frozen=True, slots=True)
+class WireImage:
+    """An image as a client gets it (``images.codec.encode_image``): PNG bytes under the hash of its pixels."""
+
+    key: str                    # blake2b-128 of format, size and pixels, hex: the same pixels, the same key
+    width: int
+    height: int
+    mime: str
+    data: bytes = field(repr=False)
+
+    @property
+    def decoded_bytes(self) -> int:
+        """What the image costs a client once decoded (RGBA)."""
+        return self.width * self.height * 4
+
+
 def layer_of(z: int) -> str:
     """Kitty's three layers: ``below_bg`` (under cell backgrounds), ``below_text``, ``above_text``."""
     if z < BELOW_BACKGROUND_Z:

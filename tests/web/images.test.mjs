@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import {
   BELOW_BACKGROUND_Z, DEFAULT_LIMITS, ImageCache, decodeImage, drawRects, imageRefusal, isPlaceholder, layerOf,
-  parsePlacement, pngSize,
+  parseImageMessage, parsePlacement, pngSize,
 } from "../../src/dullahan/web/js/images.js";
 
 const KEY = "00112233445566778899aabbccddeeff";
@@ -165,26 +165,65 @@ test("raw RGBA becomes ImageData of the announced size", async () => {
   await assert.rejects(decodeImage(meta, new Uint8Array(23), DEFAULT_LIMITS, api), /bytes of RGBA/);
 });
 
-test("the cache drops only when told, counts decoded bytes and frees bitmaps", () => {
+test("the cache holds what the server sent, drops only when told, counts decoded bytes and frees bitmaps", () => {
   /** @type {string[]} */
   const closed = [];
   const bitmap = (/** @type {string} */ name, /** @type {number} */ w, /** @type {number} */ h) =>
     ({ width: w, height: h, close() { closed.push(name); } });
+  const meta = (/** @type {string} */ key, /** @type {number} */ w, /** @type {number} */ h) =>
+    ({ key, mime: /** @type {const} */ ("image/png"), width: w, height: h });
   /** @type {ImageCache<{width: number, height: number, close(): void}>} */
   const cache = new ImageCache();
-  cache.put("a", bitmap("a", 10, 10));
-  cache.put("b", bitmap("b", 2, 3));
-  assert.equal(cache.bytes, 424);
+  const a = cache.hold(meta("a", 10, 10));
+  const b = cache.hold(meta("b", 2, 3));
+  assert.equal(cache.bytes, 424);                 // counted as soon as held, decoded or not
+  assert.ok(cache.has("a") && cache.get("a") === undefined);
+  assert.equal(cache.decoded(a, bitmap("a", 10, 10)), true);
+  assert.equal(cache.decoded(b, bitmap("b", 2, 3)), true);
   assert.deepEqual(cache.size("b"), { width: 2, height: 3 });
-  cache.put("a", bitmap("a2", 1, 1));   // the same key again replaces (and frees) the old bitmap
+  const a2 = cache.hold(meta("a", 1, 1));         // the same key again replaces (and frees) the old bitmap
   assert.deepEqual(closed, ["a"]);
   assert.equal(cache.bytes, 28);
+  assert.equal(cache.decoded(a, bitmap("late", 10, 10)), false, "a decode of a replaced image is thrown away");
+  assert.deepEqual(closed, ["a", "late"]);
+  cache.decoded(a2, bitmap("a2", 1, 1));
   cache.drop(["b", "missing"]);
-  assert.deepEqual(closed, ["a", "b"]);
+  assert.deepEqual(closed, ["a", "late", "b"]);
   assert.equal(cache.get("b"), undefined);
+  const c = cache.hold(meta("c", 4, 4));
+  cache.failed(c, "broken");
+  assert.ok(cache.has("c") && cache.get("c") === undefined);   // held (the server counts it), draws nothing
+  cache.drop(["c"]);
+  assert.equal(cache.decoded(c, bitmap("c", 4, 4)), false);    // dropped while decoding
   cache.clear();
   assert.equal(cache.bytes, 0);
-  assert.deepEqual(closed, ["a", "b", "a2"]);
+  assert.deepEqual(closed, ["a", "late", "b", "c", "a2"]);
+});
+
+test("an image message is read whole or refused", () => {
+  const encode = (/** @type {unknown} */ header, /** @type {number[]} */ payload, /** @type {number} */ lengthOver = 0) => {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(4 + json.length + payload.length);
+    new DataView(out.buffer).setUint32(0, json.length + lengthOver);
+    out.set(json, 4);
+    out.set(payload, 4 + json.length);
+    return out.buffer;
+  };
+  const header = { t: "img", k: KEY, m: "image/png", w: 3, h: 2 };
+  const msg = parseImageMessage(encode(header, [1, 2, 3]));
+  assert.ok(msg);
+  assert.deepEqual(msg.meta, { key: KEY, mime: "image/png", width: 3, height: 2 });
+  assert.deepEqual([...msg.bytes], [1, 2, 3]);
+  assert.equal(parseImageMessage(new ArrayBuffer(2)), null, "too short");
+  assert.equal(parseImageMessage(encode(header, [1], 50)), null, "header longer than the message");
+  assert.equal(parseImageMessage(encode({ ...header, t: "f" }, [])), null);
+  assert.equal(parseImageMessage(encode({ ...header, k: "<svg>" }, [])), null, "key is not hex");
+  assert.equal(parseImageMessage(encode({ ...header, m: "image/svg+xml" }, [])), null, "only PNG or RGBA");
+  assert.equal(parseImageMessage(encode({ ...header, w: 20000 }, [])), null, "over the dimension limit");
+  assert.equal(parseImageMessage(encode({ ...header, h: 1.5 }, [])), null);
+  const broken = new Uint8Array(encode(header, []));
+  broken[6] = 0xff;                                            // not UTF-8 JSON
+  assert.equal(parseImageMessage(broken.buffer), null);
 });
 
 test("placeholder cells are recognised by their first codepoint", () => {

@@ -60,7 +60,7 @@ test("Ctrl+Shift shortcuts of the client, listed for the help overlay", () => {
   const cases = /** @type {const} */ ([
     ["?", "Slash", "help"], ["<", "Comma", "settings"], ["E", "KeyE", "new-window"], ["PageUp", "PageUp", "prev-window"],
     ["PageDown", "PageDown", "next-window"], ["ArrowLeft", "ArrowLeft", "focus-left"], ["ArrowDown", "ArrowDown", "focus-down"],
-    ["Home", "Home", "scroll-top"], ["End", "End", "scroll-bottom"],
+    ["Home", "Home", "scroll-top"], ["End", "End", "scroll-bottom"], ["F", "KeyF", "search"],
   ]);
   for (const [key, code, action] of cases) {
     assert.deepEqual(decideKey(ev(key, code, { ctrl: true, shift: true }), LINUX), { kind: "action", action });

@@ -4,9 +4,12 @@ import { test } from "node:test";
 
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelay, socketUrl } from "../../src/dullahan/web/js/connection.js";
 import {
+  baseDirectory, explainRefusal, refusalReason, SIGNED_OUT_REASONS,
+} from "../../src/dullahan/web/js/refusal.js";
+import {
   BUILTIN_TREES, dividers, fitCells, neighbour, sizesFromDivider, templateBoxes,
 } from "../../src/dullahan/web/js/layout.js";
-import { bounds, isEmpty, ranges, selectionText, Selector } from "../../src/dullahan/web/js/selection.js";
+import { bounds, isEmpty, ranges, selectionText, Selector, spanAt, viewBounds } from "../../src/dullahan/web/js/selection.js";
 import { DEFAULTS, loadSettings, sanitize, saveSettings, STORAGE_KEY } from "../../src/dullahan/web/js/settings.js";
 import { decodeRow } from "../../src/dullahan/web/js/sync.js";
 
@@ -14,38 +17,69 @@ import { decodeRow } from "../../src/dullahan/web/js/sync.js";
 const rows = (payloads) => payloads.map((p) => decodeRow(p));
 
 // -- selection ------------------------------------------------------------------------------------
+/**
+ * A view of rows starting at history row `top`.
+ * @param {any[][]} payloads
+ * @param {number} cols
+ * @param {number} [top]
+ * @returns {import("../../src/dullahan/web/js/selection.js").View}
+ */
+const view = (payloads, cols, top = 0) => ({ top, lines: rows(payloads), ids: payloads.map((_, i) => i + 1), cols });
+
+/**
+ * A selection from a press at (ax, ay) of the view to (hx, hy), as the Selector makes it.
+ * @param {import("../../src/dullahan/web/js/selection.js").View} v
+ * @param {"char" | "word" | "line"} mode
+ * @param {number} ax
+ * @param {number} ay
+ * @param {number} [hx]
+ * @param {number} [hy]
+ * @returns {import("../../src/dullahan/web/js/selection.js").Selection}
+ */
+const select = (v, mode, ax, ay, hx = ax, hy = ay) => ({ pane: 1, mode, anchor: spanAt(v, ax, ay, mode), head: spanAt(v, hx, hy, mode) });
+
 test("a drag selects cells in reading order; trailing blanks are dropped per line", () => {
-  const lines = rows([["hello world"], ["second line"], ["third"]]);
-  /** @type {import("../../src/dullahan/web/js/selection.js").Selection} */
-  const sel = { pane: 1, anchor: [6, 0], head: [5, 1], mode: "char" };
-  assert.deepEqual(ranges(sel, lines, 20), [[0, 6, 20], [1, 0, 6]]);
-  assert.equal(selectionText(sel, lines, 20), "world\nsecond");
-  const back = { ...sel, anchor: /** @type {[number, number]} */ ([5, 1]), head: /** @type {[number, number]} */ ([6, 0]) };
-  assert.equal(selectionText(back, lines, 20), "world\nsecond", "dragging backwards selects the same");
-  assert.equal(isEmpty({ pane: 1, anchor: [2, 2], head: [2, 2], mode: "char" }), true);
+  const v = view([["hello world"], ["second line"], ["third"]], 20);
+  const sel = select(v, "char", 6, 0, 5, 1);
+  assert.deepEqual(ranges(sel, 0, 3, 20), [[0, 6, 20], [1, 0, 6]]);
+  assert.equal(selectionText(sel, v), "world\nsecond");
+  assert.equal(selectionText(select(v, "char", 5, 1, 6, 0), v), "world\nsecond", "dragging backwards selects the same");
+  assert.equal(isEmpty(select(v, "char", 2, 2)), true);
 });
 
 test("soft-wrapped rows join without a newline", () => {
-  const lines = rows([["aaaaa", [], [], [], 1], ["bbb"], ["ccc"]]);
-  const sel = { pane: 1, anchor: /** @type {[number, number]} */ ([0, 0]), head: /** @type {[number, number]} */ ([2, 2]), mode: /** @type {const} */ ("char") };
-  assert.equal(selectionText(sel, lines, 5), "aaaaabbb\nccc");
+  const v = view([["aaaaa", [], [], [], 1], ["bbb"], ["ccc"]], 5);
+  assert.equal(selectionText(select(v, "char", 0, 0, 2, 2), v), "aaaaabbb\nccc");
 });
 
 test("word and line selections", () => {
-  const lines = rows([["cd /usr/lib && ls", [], [], [], 1], ["more"], ["next"]]);
-  const word = { pane: 1, anchor: /** @type {[number, number]} */ ([5, 0]), head: /** @type {[number, number]} */ ([5, 0]), mode: /** @type {const} */ ("word") };
-  assert.equal(selectionText(word, lines, 17), "/usr/lib");
+  const v = view([["cd /usr/lib && ls", [], [], [], 1], ["more"], ["next"]], 17);
+  const word = select(v, "word", 5, 0);
+  assert.equal(selectionText(word, v), "/usr/lib");
   assert.equal(isEmpty(word), false, "a double-click selects without a drag");
-  const line = { ...word, mode: /** @type {const} */ ("line") };
-  assert.equal(selectionText(line, lines, 17), "cd /usr/lib && lsmore", "a triple-click takes the whole wrapped line");
-  assert.deepEqual(bounds(line, lines, 17), { start: [0, 0], end: [16, 1] });
+  const line = select(v, "line", 5, 0);
+  assert.equal(selectionText(line, v), "cd /usr/lib && lsmore", "a triple-click takes the whole wrapped line");
+  assert.deepEqual(bounds(line), { start: [0, 0], end: [16, 1] });
+  assert.equal(selectionText(select(v, "word", 5, 0, 1, 2), v), "/usr/lib && lsmore\nnext", "a word drag extends by words");
 });
 
 test("selections over wide characters take whole characters", () => {
-  const lines = rows([["a中文b", [], [1, 1, 2, 3, 1, 2]]]);
-  const sel = { pane: 1, anchor: /** @type {[number, number]} */ ([2, 0]), head: /** @type {[number, number]} */ ([3, 0]), mode: /** @type {const} */ ("char") };
-  assert.equal(selectionText(sel, lines, 8), "中文");
-  assert.deepEqual(ranges(sel, lines, 8), [[0, 1, 5]]);
+  const v = view([["a中文b", [], [1, 1, 2, 3, 1, 2]]], 8);
+  const sel = select(v, "char", 2, 0, 3, 0);
+  assert.equal(selectionText(sel, v), "中文");
+  assert.deepEqual(ranges(sel, 0, 1, 8), [[0, 1, 5]]);
+});
+
+test("a selection is in history rows: it stays put while the view scrolls and may reach past it", () => {
+  const v = view([["r10"], ["r11"], ["r12"]], 10, 10);       // the view shows history rows 10 … 12
+  const sel = select(v, "char", 1, 1, 2, 2);
+  assert.deepEqual(bounds(sel), { start: [1, 11], end: [2, 12] });
+  assert.deepEqual(viewBounds(sel, 12), { start: [1, -1], end: [2, 0] }, "in the rows of a view further down");
+  assert.equal(selectionText(sel, v), "11\nr12");
+  assert.deepEqual(ranges(sel, 12, 3, 10), [[0, 0, 3]], "seen from a view two rows further down");
+  assert.deepEqual(ranges(sel, 0, 3, 10), [], "out of view");
+  const far = { ...sel, head: /** @type {[[number, number], [number, number]]} */ ([[4, 40], [4, 40]]) };
+  assert.equal(selectionText(far, v), null, "row 40 is not in the page: the server has its text");
 });
 
 // -- layout ---------------------------------------------------------------------------------------
@@ -125,6 +159,37 @@ test("the socket URL follows the page's scheme and host", () => {
   assert.equal(socketUrl({ protocol: "https:", host: "example.org" }), "wss://example.org/ws");
 });
 
+test("the socket URL keeps the page's path prefix (--base-path)", () => {
+  assert.equal(socketUrl({ protocol: "https:", host: "h", pathname: "/dullahan/" }), "wss://h/dullahan/ws");
+  assert.equal(socketUrl({ protocol: "http:", host: "h:1", pathname: "/a/b/" }), "ws://h:1/a/b/ws");
+  assert.equal(socketUrl({ protocol: "http:", host: "h", pathname: "/a/index.html" }), "ws://h/a/ws");
+  assert.equal(baseDirectory("/"), "/");
+  assert.equal(baseDirectory(""), "/");
+});
+
+test("a refusal becomes words, and only a full server is retried", () => {
+  const origin = explainRefusal("origin_rejected", "origin 'https://h' does not match http://h:80");
+  assert.ok(origin && !origin.retry && origin.label === "origin refused");
+  assert.ok(origin.text.includes("--trusted-proxy") && origin.text.includes("does not match"));
+  const host = explainRefusal("host_rejected");
+  assert.ok(host && !host.retry && host.text.includes("--allowed-host"));
+  const full = explainRefusal("too_many_connections");
+  assert.ok(full && full.retry && full.label === "server full");
+  assert.equal(explainRefusal("toString"), null, "no inherited keys");
+  assert.equal(explainRefusal(null), null);
+  assert.equal(explainRefusal("something_new"), null);
+  assert.ok(SIGNED_OUT_REASONS.has("signed_out") && SIGNED_OUT_REASONS.has("auth_failed"));
+});
+
+test("the reason comes from the refusal header first, then the body", () => {
+  assert.equal(refusalReason("host_rejected", { reason: "origin_rejected" }), "host_rejected");
+  assert.equal(refusalReason(null, { reason: "origin_rejected" }), "origin_rejected");
+  assert.equal(refusalReason(null, { reason: null }), null);
+  assert.equal(refusalReason(null, { reason: 3 }), null);
+  assert.equal(refusalReason(null, null), null);
+  assert.equal(refusalReason(null, "text"), null);
+});
+
 // -- settings -------------------------------------------------------------------------------------
 test("settings are validated and kept in storage", () => {
   assert.deepEqual(sanitize(null), DEFAULTS);
@@ -143,25 +208,67 @@ test("settings are validated and kept in storage", () => {
   assert.deepEqual(loadSettings({ getItem: () => { throw new Error("denied"); } }), DEFAULTS);
 });
 
-test("the selector: drag, text, output over the selected rows ends it, elsewhere it stays", () => {
-  const rowsById = new Map([[1, decodeRow(["one two"])], [2, decodeRow(["three"])], [3, decodeRow(["four"])], [4, decodeRow(["new"])]]);
-  const pane = { cols: 10, ids: [1, 2, 3] };
+test("the selector: drag, text, scrolling keeps it, output over the selected rows ends it", () => {
+  const rowsById = new Map([[1, decodeRow(["one two"])], [2, decodeRow(["three"])], [3, decodeRow(["four"])], [4, decodeRow(["new"])],
+    [5, decodeRow(["five"])]]);
+  const pane = { top: 0, ids: [1, 2, 3] };
   /** @type {Array<[number, Array<[number, number, number]>]>} */
   const drawn = [];
-  const sel = new Selector(() => pane, () => pane.ids.map((id) => rowsById.get(id)), (p, r) => { drawn.push([p, r]); });
+  const sel = new Selector(() => ({ top: pane.top, ids: pane.ids, cols: 10, lines: pane.ids.map((id) => rowsById.get(id)) }),
+    (p, r) => { drawn.push([p, r]); });
   sel.start(7, 4, 0, "char");
   assert.equal(sel.text, "");
   sel.move(2, 1);
   assert.equal(sel.text, "two\nthr");
   assert.deepEqual(drawn.at(-1), [7, [[0, 4, 10], [1, 0, 3]]]);
   assert.equal(sel.end(), true);
+  assert.equal(sel.needsServer(), null, "the page holds its rows");
   pane.ids = [1, 2, 4];               // a row below the selection changed: it stays
   sel.paneChanged(7);
   assert.equal(sel.text, "two\nthr");
-  pane.ids = [2, 3, 4];               // the screen scrolled: the selected rows moved, it ends
+  pane.top = 1;                        // the screen scrolled by one (new output): the selection moves with its rows
+  pane.ids = [2, 4, 5];
+  sel.paneChanged(7);
+  assert.equal(sel.text, "two\nthr");
+  assert.deepEqual(drawn.at(-1), [7, [[0, 0, 3]]]);
+  pane.top = 0;
+  pane.ids = [1, 3, 4];               // row 1 (selected) holds something else now: it ends
   sel.paneChanged(7);
   assert.equal(sel.text, "");
   assert.deepEqual(drawn.at(-1), [7, []]);
   sel.start(7, 1, 1, "char");
   assert.equal(sel.end(), false, "a click without a drag selects nothing");
+});
+
+test("the selector: extending past the view asks the server for the text, Shift+click extends", () => {
+  const pane = { top: 100, ids: [1, 2] };
+  const lines = [decodeRow(["abc"]), decodeRow(["def"])];
+  const sel = new Selector(() => ({ top: pane.top, ids: pane.ids, cols: 5, lines }), () => {});
+  sel.start(3, 1, 0, "char");
+  pane.top = 50;                       // scrolled up 50 rows while dragging
+  sel.move(0, 0);
+  assert.equal(sel.text, "");
+  const ask = sel.needsServer();
+  assert.deepEqual(ask && [ask.pane, ask.start, ask.end], [3, [0, 50], [1, 100]]);
+  sel.setServerText((ask?.generation ?? 0) - 1, "stale");
+  assert.equal(sel.text, "", "an answer for an older selection is ignored");
+  sel.setServerText(ask?.generation ?? 0, "all of it");
+  assert.equal(sel.text, "all of it");
+  assert.equal(sel.needsServer(), null);
+  pane.top = 100;
+  sel.extend(3, 2, 1);                 // Shift+click below the selection: its end moves there, its start stays
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 50], end: [2, 101] });
+  sel.extend(3, 2, 0);                 // inside, nearer the end: the end moves back
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 50], end: [2, 100] });
+  pane.top = 40;
+  sel.extend(3, 1, 0);                 // above it: the start moves up
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [1, 40], end: [2, 100] });
+  sel.start(3, 0, 0, "char");          // a plain click (no drag) selects nothing, but a Shift+click selects from it
+  assert.equal(sel.end(), false);
+  pane.top = 41;
+  sel.extend(3, 2, 1);
+  assert.deepEqual(sel.sel && bounds(sel.sel), { start: [0, 40], end: [2, 42] });
+  const fresh = new Selector(() => ({ top: 0, ids: [1, 2], cols: 5, lines }), () => {});
+  fresh.extend(3, 1, 0);
+  assert.equal(fresh.hasSelection(), false, "with no press before, a Shift+click starts from where it is");
 });

@@ -40,6 +40,17 @@ test("grapheme clusters: several codepoints in one cell (emoji with a skin tone,
   assert.equal(textColumns(r), 5);
 });
 
+test("unicode placeholder cells (kitty graphics) are drawn and copied as blanks, in their style", () => {
+  // "a", then two placeholder cells with row/column diacritics (clusters), one bare, in style 6; then "z".
+  const p0 = "\u{10EEEE}\u0305\u0305";
+  const p1 = "\u{10EEEE}\u0305\u030D";
+  const r = row([`a${p0}${p1}\u{10EEEE}z`, [1, 3, 6], [1, 3, 1, 2, 3, 1]]);
+  const pieces = rowPieces(r, 6);
+  assert.ok(pieces.every((p) => !p.text.includes("\u{10EEEE}")), JSON.stringify(pieces));
+  assert.deepEqual(pieces.map((p) => [p.x, p.cols, p.text, p.sid]), [[0, 1, "a", 0], [1, 3, "   ", 6], [4, 1, "z", 0]]);
+  assert.equal(cellsText(r, 6, 0, 6), "a   z ");
+});
+
 test("an astral character that is one codepoint in one column is not split", () => {
   const r = row(["𝐀b"]);
   assert.deepEqual(rowCells(r, 3), [["𝐀", 1], ["b", 1], [" ", 1]]);

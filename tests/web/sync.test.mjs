@@ -114,6 +114,35 @@ test("reset empties everything but keeps the same style map object (the renderer
   assert.equal(r.lastFrame, 0);
 });
 
+const IMG_A = "0123456789abcdef0123456789abcdef";
+const IMG_B = "fedcba9876543210fedcba9876543210";
+/** @param {string} key */
+const png = (key) => ({ key, mime: /** @type {const} */ ("image/png"), width: 40, height: 40 });
+/** @param {string} key @param {number} col */
+const record = (key, col) => [key, col, 0, 5, 3, 0, 0, 40, 40, 0, 0, 40, 40, 0];
+
+test("images: placed once held, a placement of an image never sent is a hole, drop_img after panes", () => {
+  const r = new Replica();
+  r.apply({ t: "f", n: 1, layout: LAYOUT, rows: [1, [""]], panes: [{ id: 3, size: [10, 3], lines: [1, 1, 1], cell: [8, 16], img: [] }] });
+  assert.deepEqual(r.panes.get(3)?.cell, [8, 16]);
+  r.applyImage(png(IMG_A));
+  let res = r.apply({ t: "f", n: 2, panes: [{ id: 3, img: [record(IMG_A, 0), record(IMG_A, 5)] }] });
+  assert.deepEqual(res.holes, []);
+  assert.deepEqual(r.panes.get(3)?.img.map((p) => [p.key, p.col]), [[IMG_A, 0], [IMG_A, 5]]);
+  res = r.apply({ t: "f", n: 3, panes: [{ id: 3, img: [record(IMG_B, 0)] }] });
+  assert.deepEqual(res.holes, [3], "an image the client does not hold: ask for a resync");
+  r.applyImage(png(IMG_B));
+  res = r.apply({ t: "f", n: 4, drop_img: [IMG_A], panes: [{ id: 3, img: [record(IMG_B, 2)] }] });
+  assert.deepEqual(res.holes, []);
+  assert.deepEqual([r.images.has(IMG_A), r.images.has(IMG_B)], [false, true]);
+  r.apply({ t: "f", n: 5, panes: [{ id: 3, img: [record(IMG_B, 2), ["<script>", 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0]] }] });
+  assert.deepEqual(r.panes.get(3)?.img.map((p) => p.key), [IMG_B], "a malformed record is dropped, never half-used");
+  r.apply({ t: "f", n: 6, panes: [{ id: 3, img: [] }] });
+  assert.deepEqual(r.panes.get(3)?.img, []);
+  r.reset();
+  assert.equal(r.images.images.size, 0, "a new connection starts with no images");
+});
+
 test("a frame with reset (new style epoch) drops cached rows and styles, then applies its own", () => {
   const r = new Replica();
   r.apply({ t: "f", n: 1, layout: LAYOUT, styles: [[5, 1, 2, 0, -1]], rows: [1, ["a", [0, 1, 5]], 2, ["b"]],

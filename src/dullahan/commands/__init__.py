@@ -4,7 +4,7 @@ Importing this package registers every entry; ``table.TABLE`` then holds them al
 control socket and the browsers' ``cmd`` messages all go through ``table.carry_out``.
 """
 
-from dullahan.commands import server, windows, panes, io  # noqa: I001  (the order of `dullahan --help`)
+from dullahan.commands import server, windows, panes, io, continuity  # noqa: I001  (the order of `dullahan --help`)
 from dullahan.commands.table import TABLE, CommandError, carry_out, lookup
 
-__all__ = ["TABLE", "CommandError", "carry_out", "io", "lookup", "panes", "server", "windows"]
+__all__ = ["TABLE", "CommandError", "carry_out", "continuity", "io", "lookup", "panes", "server", "windows"]

@@ -1,4 +1,5 @@
-"""Commands that put text into panes or read it out: send, send-keys, capture, display-message, search-pane."""
+"""Commands that put text into panes or read it out: send, send-keys, capture, display-message, search-pane,
+copy-text."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import msgspec
 from dullahan import formats
 from dullahan.commands.panes import TARGET
 from dullahan.commands.table import BAD_ARGUMENT, Args, CommandError, Host, PaneId, command, opt
+from dullahan.images.model import strip_placeholders
 from dullahan.ipc.protocol import MAX_TEXT
 from dullahan.shapes import KeyEvent
 from dullahan.term import keynames
+from dullahan.term.ansi import selected_lines
 
 if TYPE_CHECKING:
     from dullahan.session.pane import Pane
@@ -20,6 +23,10 @@ Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 # What a search may ask for (term.search, loaded only by a server, keeps its own limits as well).
 SEARCH_QUERY_CHARS = 256
 SEARCH_MATCHES = 1000
+# One copy-text answer: at most this many rows read, and about this much text (a reply must stay well under the
+# 1 MiB a client may leave unread); a longer selection comes in several answers.
+COPY_ROWS = 2000
+COPY_BYTES = 256 * 1024
 
 
 def _pane(host: Host, pane_id: int | None) -> Pane:
@@ -115,3 +122,44 @@ def search_pane(host: Host, args: SearchArgs) -> dict[str, Any]:
     except SearchError as e:
         raise CommandError(BAD_ARGUMENT, str(e)) from e
     return {"pane": pane.id, **result.to_json()}
+
+
+Cell = tuple[Annotated[int, msgspec.Meta(ge=0)], Annotated[int, msgspec.Meta(ge=0, le=1000)]]
+
+
+class CopyTextArgs(Args, kw_only=True, frozen=True):
+    start: Annotated[Cell, opt("--start", metavar="ROW,COL", help="the first cell (rows as search-pane counts them)")]
+    end: Annotated[Cell, opt("--end", metavar="ROW,COL", help="the last cell, included")]
+    target: Annotated[PaneId | None, TARGET] = None
+
+
+def _copy_text(r: dict[str, Any]) -> str:
+    return r["text"] + (f"\n(more from {r['next'][0]},{r['next'][1]})" if r["more"] else "")
+
+
+@command("copy-text", "the text of a pane's cells from ROW,COL to ROW,COL (history included), as a selection "
+         "copies it: soft-wrapped rows joined, trailing blanks dropped", text=_copy_text, browser=True,
+         master_only=False)
+def copy_text(host: Host, args: CopyTextArgs) -> dict[str, Any]:
+    pane = _pane(host, args.target)
+    start, end = sorted((args.start, args.end))
+    wanted = min(COPY_ROWS, end[0] - start[0] + 1)
+    rows = pane.screen_rows(start[0], wanted)
+    reached_end = start[0] + len(rows) > end[0]
+    complete = reached_end or len(rows) < wanted          # the selection's last row, or the screen's
+    lines = selected_lines(rows, pane.size[0], start[1], end[1] if reached_end else None)
+    taken: list[tuple[str, bool]] = []
+    size = 0
+    for text, joins in lines:
+        size += len(text.encode("utf-8", "surrogatepass")) + 1
+        if taken and size > COPY_BYTES:
+            break
+        taken.append((text, joins))
+    more = len(taken) < len(lines) or not complete
+    parts = []
+    for i, (text, joins) in enumerate(taken):
+        parts.append(text)
+        if not joins and (more or i < len(taken) - 1):
+            parts.append("\n")
+    return {"pane": pane.id, "text": strip_placeholders("".join(parts)), "more": more,
+            "next": [start[0] + len(taken), 0] if more else None}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 
 from dullahan import __version__, looplag, tokens
+from dullahan.commands.continuity import status_lines
 from dullahan.commands.table import FAILED, Args, CommandError, Host, NoArgs, command, opt
 from dullahan.log import SpecError, log
 
@@ -26,6 +27,7 @@ def _status_text(s: dict[str, Any]) -> str:
     ]
     if s.get("templates_error"):
         lines.append(f"layout templates: {s['templates_error']}")
+    lines += status_lines(s)
     d = s.get("disconnects") or {}
     lines.append("disconnects " + (", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"))
     return "\n".join(lines)
@@ -53,6 +55,7 @@ def status(host: Host, args: NoArgs) -> dict[str, Any]:
         "disconnects": host.disconnect_counts(),
         "urls": host.urls(),
         **({"loop_lag": lag} if (lag := looplag.stats()) is not None else {}),
+        **host.continuity_status(),
     }
 
 

@@ -21,7 +21,9 @@ if TYPE_CHECKING:    # Pillow is imported when the first image arrives: a server
     from PIL import Image
 
 from dullahan.images.model import BYTES_PER_PIXEL, MAX_IMAGE_DIMENSION, png_size, refusal
-from dullahan.shapes import ImagePixels
+from dullahan.shapes import ImagePixels, WireImage
+
+__all__ = ["DecodedImage", "ImageRefused", "WireImage", "content_key", "decode_png", "encode_image"]
 
 PNG_LEVEL = 1
 
@@ -72,22 +74,6 @@ def _to_rgba(im: Image.Image) -> Image.Image:
         # 16-bit grey: keep the high byte (Pillow has no direct conversion to RGBA).
         im = im.point(lambda v: v / 256).convert("L") if im.mode != "F" else im.convert("L")
     return im.convert("RGBA")
-
-
-@dataclass(frozen=True, slots=True)
-class WireImage:
-    """An image as a client gets it: PNG bytes under the hash of its pixels."""
-
-    key: str                    # blake2b-128 of format, size and pixels, hex: the same pixels, the same key
-    width: int
-    height: int
-    mime: str
-    data: bytes = field(repr=False)
-
-    @property
-    def decoded_bytes(self) -> int:
-        """What the image costs a client once decoded (RGBA)."""
-        return self.width * self.height * 4
 
 
 def content_key(pixels: ImagePixels) -> str:

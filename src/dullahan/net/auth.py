@@ -1,4 +1,5 @@
-"""Who may connect: token -> session cookie, bearer tokens, Origin checks, and slowing down guessers.
+"""Who may connect: token -> session cookie, bearer tokens, and slowing down guessers (Origin and Host
+checks are in ``net.proxy``).
 
 The session cookie is stateless: ``role.issued.nonce.signature`` with an HMAC keyed by both tokens, so it
 survives a server restart and dies with ``token --rotate``. Everything is compared in constant time and
@@ -14,7 +15,6 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from dullahan.tokens import Role, Tokens
 
@@ -74,30 +74,6 @@ class Authenticator:
         return self.tokens.role_of(header[7:].strip())
 
 
-def origin_matches_host(origin: str | None, host: str | None, tls: bool) -> bool:
-    """Whether a browser's Origin names exactly the host:port it connected to (no cross-site WebSockets)."""
-    if not origin or not host or origin == "null":
-        return False
-    try:
-        parts = urlsplit(origin)
-        origin_port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        return False
-    default = 443 if parts.scheme == "https" else 80
-    origin_hostport = f"{parts.hostname}:{origin_port or default}".lower()
-    try:
-        host_parts = urlsplit("//" + host)
-        host_port = host_parts.port
-    except ValueError:
-        return False
-    if not host_parts.hostname:
-        return False
-    host_hostport = f"{host_parts.hostname}:{host_port or (443 if tls else 80)}".lower()
-    return hmac.compare_digest(origin_hostport.encode(), host_hostport.encode())
-
-
 @dataclass
 class _Failures:
     count: int
@@ -106,19 +82,19 @@ class _Failures:
 
 
 class FailureThrottle:
-    """Per-address failure counts; after a few failures every further attempt waits longer (capped)."""
+    """Per-address counts of wrong tokens, for slowing down guessers.
+
+    Only the answer to a wrong token waits: after ``FREE_FAILURES`` failures from an address, 0.25 s doubling
+    with each further failure, at most ``MAX_DELAY``. A right token is never delayed, whoever failed before
+    it from the same address (every local user shares 127.0.0.1), and only real token attempts count: a
+    request without credentials, or with a stale cookie, is not a guess.
+    """
 
     def __init__(self) -> None:
         self._by_address: OrderedDict[str, _Failures] = OrderedDict()
 
-    def delay(self, address: str, now: float | None = None) -> float:
-        t = now if now is not None else time.monotonic()
-        f = self._by_address.get(address)
-        if f is None or t - f.last > FAILURE_MEMORY or f.count < FREE_FAILURES:
-            return 0.0
-        return min(MAX_DELAY, 0.25 * 2 ** (f.count - FREE_FAILURES))
-
-    def failed(self, address: str, now: float | None = None) -> int:
+    def failed(self, address: str, now: float | None = None) -> tuple[int, float]:
+        """Record a wrong token; returns the failure count and how long to wait before answering."""
         t = now if now is not None else time.monotonic()
         f = self._by_address.get(address)
         if f is None or t - f.last > FAILURE_MEMORY:
@@ -128,7 +104,11 @@ class FailureThrottle:
         self._by_address.move_to_end(address)
         while len(self._by_address) > MAX_TRACKED_ADDRESSES:
             self._by_address.popitem(last=False)
-        return f.count
+        return f.count, failure_delay(f.count)
 
-    def succeeded(self, address: str) -> None:
-        self._by_address.pop(address, None)
+
+def failure_delay(count: int) -> float:
+    """The wait before answering the ``count``-th failure in a row from one address (capped)."""
+    if count <= FREE_FAILURES:
+        return 0.0
+    return min(MAX_DELAY, 0.25 * 2 ** min(32, count - FREE_FAILURES - 1))

@@ -6,7 +6,7 @@ only moves bytes between it and the aiohttp WebSocket and runs three small loops
 - the read pump (the connection's own task) hands every text message to ``Peer.receive`` and carries out
   what it hands back (``actions.BrowserActions``): a keystroke reaches the PTY before anything else runs;
 - the send pump wakes when the hub marks something dirty (or a paced deadline comes), sends the peer's
-  queued replies, then frames for as long as it produces them;
+  queued replies, then frames (text) and images (binary) for as long as it produces them;
 - the keepalive pings on a fixed cadence and ends a peer that stops answering (``wire.keepalive``).
 
 If either background loop dies of a bug, the connection is closed with reason ``server_error`` and a log
@@ -286,8 +286,8 @@ class ClientConnection:
         return dc.from_message(msg.type, msg.data, msg.extra)
 
     # -- sending -----------------------------------------------------------------------------------
-    async def _send(self, data: bytes) -> None:
-        await self.ws.send_frame(data, WSMsgType.TEXT)
+    async def _send(self, data: bytes, binary: bool = False) -> None:
+        await self.ws.send_frame(data, WSMsgType.BINARY if binary else WSMsgType.TEXT)
         self.bytes_out += len(data)
 
     async def _send_pump(self) -> None:
@@ -301,11 +301,12 @@ class ClientConnection:
                 while not self.ended:
                     for data in peer.data_to_send():
                         await self._send(data)
-                    frame = peer.next_frame(time.monotonic(), self.hub)
-                    if frame is None:
+                    message = peer.next_message(time.monotonic(), self.hub)
+                    if message is None:
                         break
-                    await self._send(frame)
-                    self._note_frame()
+                    await self._send(message.data, message.binary)
+                    if not message.binary:
+                        self._note_frame()
                 if peer.closing is not None and not self.ended:
                     await self._close_as(peer.closing)
                     return
@@ -370,6 +371,8 @@ class ClientConnection:
             "msgs_in": peer.msgs_in if peer else 0, "msgs_out": peer.msgs_out if peer else 0,
             "frames_out": peer.frames.frames_sent if peer else 0, "in_flight": peer.in_flight if peer else 0,
             "congested": peer.congested if peer else False, "refused": peer.refused if peer else 0,
+            "images_out": peer.images_out if peer else 0,
+            "image_bytes_in_flight": peer.image_bytes_in_flight if peer else 0,
             "bad_messages": peer.bad_messages if peer else 0,
             "connected_s": round(time.monotonic() - self.started, 1), "user_agent": self.user_agent,
         }

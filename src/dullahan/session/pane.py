@@ -59,6 +59,11 @@ class PaneDead(Exception):
     """The pane's process has exited; input cannot be delivered."""
 
 
+Spawn = Callable[[list[str], dict[str, str], str, int, int, tuple[int, int]], PtyProcess]
+"""Starts ``argv`` with ``env`` in ``cwd`` on a PTY of ``cols`` x ``rows`` with cells of ``cell_px`` pixels
+(``PtyProcess.spawn``, or the keeper's)."""
+
+
 class PaneHost(Protocol):
     def pane_output(self, pane: Pane) -> None: ...
     def pane_exited(self, pane: Pane) -> None: ...
@@ -80,14 +85,20 @@ class PaneMeta:
 class Pane:
     def __init__(self, pane_id: int, *, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
                  scrollback_lines: int, styles: StyleTable, feeder: Feeder, host: PaneHost,
-                 loop: asyncio.AbstractEventLoop, image_config: ImageConfig | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop, image_config: ImageConfig | None = None,
+                 spawn: Spawn = PtyProcess.spawn, vt: VTerm | None = None) -> None:
         self.id = pane_id
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.created = time.time()
         cols, rows = clamp_size(cols, rows)
-        self.vt = VTerm(cols, rows, scrollback_lines, image_config)
+        self.vt = vt if vt is not None else VTerm(cols, rows, scrollback_lines, image_config)
+        self.previous_command: list[str] | None = None   # what ran here before a restore (shown, never re-run)
+        self.released = False
+        self._spawn = spawn
+        self._frozen = False
+        self._moved = False             # handed over to a restarted server: input here would be lost
         self.reader = ScreenReader(self.vt, styles)
         self.images = ImageReader(self.vt, styles)
         self.encoder = InputEncoder(self.vt)
@@ -125,20 +136,27 @@ class Pane:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         cols, rows = self.vt.size
-        self.proc = PtyProcess.spawn(self.argv, self.env, self.cwd, cols, rows, self.vt.cell_px)
-        self.exit = None
+        self.adopt(self._spawn(self.argv, self.env, self.cwd, cols, rows, self.vt.cell_px))
+        log.debug("pane", "started", pane=self.id, pid=self.pid, argv=" ".join(self.argv))
+
+    def adopt(self, proc: PtyProcess) -> None:
+        """Run on ``proc``: a child just started, or one that outlived the previous server (kept by the keeper
+        or handed over by a restart). Its unread output is still in the PTY and is read from here on."""
+        self.proc = proc
+        self.exit = proc.status
         self._eof = False
-        self._loop.add_reader(self.proc.pidfd, self.reap)
+        if proc.pidfd >= 0 and self.exit is None:
+            self._loop.add_reader(proc.pidfd, self.reap)
         self._start_reading()
-        log.debug("pane", "started", pane=self.id, pid=self.proc.pid, argv=" ".join(self.argv))
 
     def respawn(self) -> None:
         if self.proc is not None and self.exit is None:
             raise RuntimeError(f"pane {self.id} is still running")
         self._release_process()
         with self._terminal() as vt:
-            # Leave whatever the last program left behind (alternate screen, modes), keep the history.
-            vt.feed(b"\x1b[?1049l\x1b[!p\r\n")
+            # Leave whatever the last program left behind (alternate screen, modes), keep the history. 1049 only
+            # when on the alternate screen: otherwise it moves the cursor to the top left.
+            vt.feed((b"\x1b[?1049l" if vt.alt_screen() else b"") + b"\x1b[!p\r\n")
             self._fed_seq += 1
         self.start()
         self._host.pane_output(self)
@@ -156,6 +174,7 @@ class Pane:
         """Free the terminal once the pane is gone for good."""
         self._release_process()
         with self._terminal():
+            self.released = True
             self.encoder.close()
             self.images.close()
             self.reader.close()
@@ -166,6 +185,7 @@ class Pane:
         if self.proc is not None:
             self.proc.close()
             self._unwatch_exit()
+            self.proc.discard()
 
     def _unwatch_exit(self) -> None:
         if self.proc is not None and self.proc.pidfd >= 0:
@@ -186,6 +206,10 @@ class Pane:
     def alive(self) -> bool:
         return self.proc is not None and self.exit is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
     def reap(self) -> ExitStatus | None:
         """Collect the child's exit status if it ended; tells the host once."""
         if self.proc is None or self.exit is not None:
@@ -200,7 +224,7 @@ class Pane:
 
     # -- output: PTY -> terminal -------------------------------------------------------------------
     def _start_reading(self) -> None:
-        if self.proc is not None and self.proc.fd >= 0 and not self._reading and not self._eof:
+        if self.proc is not None and self.proc.fd >= 0 and not self._reading and not self._eof and not self._frozen:
             self._loop.add_reader(self.proc.fd, self._on_readable)
             self._reading = True
 
@@ -483,6 +507,15 @@ class Pane:
             self._needs_full_read = True
             return strip_placeholders(styled_text(rows, vt.size[0], styles))
 
+    def screen_rows(self, top: int, count: int) -> list[Row]:
+        """Up to ``count`` rows of the whole screen (history + active) from absolute row ``top``, read for their
+        text: their styles go to a table of their own, so reading them never grows the one the clients share."""
+        with self._terminal():
+            try:
+                return self.reader.history_rows(top, count, StyleTable())
+            finally:
+                self._needs_full_read = True
+
     def history(self, top: int, count: int) -> tuple[int, list[Row]]:
         """Rows of the whole screen (history + active) from absolute row ``top``: (top actually used, rows).
 
@@ -584,6 +617,8 @@ class Pane:
         """Queue bytes for the program without blocking; returns how many were queued."""
         if not data:
             return 0
+        if self._moved:
+            raise PaneDead(f"pane {self.id} has just moved to the restarted server; try again")
         if not self.alive or self.closed:
             raise PaneDead(f"pane {self.id} is not running")
         if len(self._outq) + len(data) > MAX_INPUT_QUEUE:
@@ -601,6 +636,8 @@ class Pane:
 
     def _flush_input(self) -> None:
         assert self.proc is not None
+        if self._frozen:
+            return
         while self._outq:
             try:
                 n = os.write(self.proc.fd, self._outq[:READ_SIZE])
@@ -620,3 +657,58 @@ class Pane:
 
     def input_pending(self) -> int:
         return len(self._outq)
+
+    # -- carrying a pane over to another server (persist.handoff) and saving it (persist.saver) ----------
+    @property
+    def content_seq(self) -> int:
+        """Moves whenever the terminal may have changed (output, resize): a snapshot taken at an equal value
+        is still current."""
+        return self._fed_seq
+
+    def freeze(self) -> None:
+        """Stop reading and writing the PTY: what the program prints from now on waits in the PTY, input
+        waits in the queue (``hand_over_input``). ``thaw`` undoes it."""
+        self._frozen = True
+        self._pause_reading()
+        if self._writing and self.proc is not None:
+            self._loop.remove_writer(self.proc.fd)
+            self._writing = False
+
+    def thaw(self) -> None:
+        self._frozen = False
+        if not self.closed:
+            self._start_reading()
+            if self._outq and self.proc is not None and self.proc.fd >= 0:
+                self._flush_input()
+
+    def parse_pending(self) -> bool:
+        """Whether output read from the PTY is still waiting for the terminal thread."""
+        with self._pending_lock:
+            return self._scheduled
+
+    def apply_effects(self) -> None:
+        """Apply what parsing produced (replies to queries go into the input queue) without waiting for the loop
+        to get to it."""
+        if self._effects:
+            self._after_feed()
+
+    def hand_over_input(self) -> bytes:
+        """The input not yet written to the program, for the next server to write; from now on this pane
+        refuses input (it belongs to the next server)."""
+        self._moved = True
+        data = bytes(self._outq)
+        self._outq.clear()
+        return data
+
+    def snapshot(self) -> bytes:
+        """The terminal's exact state (loop thread)."""
+        with self._terminal() as vt:
+            return vt.snapshot()
+
+    def snapshot_from_thread(self) -> tuple[bytes, int, int] | None:
+        """From a thread other than the loop: (snapshot, content_seq, history rows), None once released.
+        Takes the terminal lock plainly: the loop's waiting counter is the loop's alone."""
+        with self._term_lock:
+            if self.released:
+                return None
+            return self.vt.snapshot(), self._fed_seq, self.vt.scrollback_rows()

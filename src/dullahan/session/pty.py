@@ -64,27 +64,7 @@ class PtyProcess:
     @classmethod
     def spawn(cls, argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
               cell_px: tuple[int, int] = (0, 0)) -> PtyProcess:
-        master, slave = os.openpty()
-        try:
-            set_winsize(master, cols, rows, cell_px)
-            # The error pipe tells the parent whether exec worked (it is close-on-exec).
-            err_r, err_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                _child(argv, env, cwd, slave, master, err_w)
-            os.close(err_w)
-            with os.fdopen(err_r, "rb") as f:
-                failure = f.read(4096)
-        except BaseException:
-            os.close(master)
-            raise
-        finally:
-            os.close(slave)
-        if failure:
-            os.waitpid(pid, 0)
-            os.close(master)
-            raise SpawnError(f"cannot start {argv[0]!r}: {failure.decode('utf-8', 'replace')}")
-        os.set_blocking(master, False)
+        pid, master = fork_pty(argv, env, cwd, cols, rows, cell_px)
         return cls(pid, master)
 
     def resize(self, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:
@@ -126,6 +106,37 @@ class PtyProcess:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
+
+    def discard(self) -> None:
+        """The pane is done with this process for good (after ``close``). Nothing to do for our own child;
+        a process held by the keeper is released there."""
+
+
+def fork_pty(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int,
+             cell_px: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """Start ``argv`` on a new PTY; (child pid, non-blocking master fd). SpawnError when exec fails."""
+    master, slave = os.openpty()
+    try:
+        set_winsize(master, cols, rows, cell_px)
+        # The error pipe tells the parent whether exec worked (it is close-on-exec).
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            _child(argv, env, cwd, slave, master, err_w)
+        os.close(err_w)
+        with os.fdopen(err_r, "rb") as f:
+            failure = f.read(4096)
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    if failure:
+        os.waitpid(pid, 0)
+        os.close(master)
+        raise SpawnError(f"cannot start {argv[0]!r}: {failure.decode('utf-8', 'replace')}")
+    os.set_blocking(master, False)
+    return pid, master
 
 
 def set_winsize(fd: int, cols: int, rows: int, cell_px: tuple[int, int] = (0, 0)) -> None:

@@ -27,10 +27,11 @@ from dullahan.log import log
 from dullahan.session import layout
 from dullahan.session.feeder import Feeder
 from dullahan.session.layout import Direction, LayoutError, Leaf, Templates
-from dullahan.session.pane import Pane
-from dullahan.session.pty import SpawnError, clamp_size
+from dullahan.session.pane import Pane, Spawn
+from dullahan.session.pty import PtyProcess, SpawnError, clamp_size
 from dullahan.session.window import Window
 from dullahan.shapes import StyleTable
+from dullahan.term.vt import VTerm
 
 COMPRESS_CHECK_EVERY = 2.0
 HANGUP_GRACE = 0.6
@@ -51,9 +52,10 @@ class SessionListener(Protocol):
 
 
 class Session:
-    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop, spawn: Spawn | None = None) -> None:
         self.settings = settings
         self.loop = loop
+        self.spawn: Spawn = spawn or PtyProcess.spawn
         self.styles = StyleTable()
         self.feeder = Feeder()
         self.windows: dict[int, Window] = {}
@@ -178,18 +180,50 @@ class Session:
         self._layout_changed()
         return window
 
-    def _spawn_pane(self, cols: int, rows: int, cwd: str | None = None) -> Pane:
-        pane_id = self._next_pane
-        self._next_pane += 1
+    def make_pane(self, pane_id: int, cols: int, rows: int, cwd: str | None = None, vt: VTerm | None = None,
+                  argv: list[str] | None = None) -> Pane:
+        """A pane of this session, not started and not yet in ``panes`` (``vt``: a restored terminal)."""
         env = dict(os.environ)
         env.update(TERM="xterm-256color", COLORTERM="truecolor", TERM_PROGRAM="dullahan",
                    DULLAHAN_PANE=str(pane_id), DULLAHAN_PORT=str(self.settings.port))
         for var in ("TMUX", "TMUX_PANE", "LINES", "COLUMNS"):
             env.pop(var, None)
-        pane = Pane(pane_id, argv=self.settings.shell_argv(), env=env, cwd=cwd or os.getcwd(), cols=cols,
+        return Pane(pane_id, argv=argv or self.settings.shell_argv(), env=env, cwd=cwd or os.getcwd(), cols=cols,
                     rows=rows, scrollback_lines=self.settings.scrollback_lines, styles=self.styles,
                     feeder=self.feeder, host=self, loop=self.loop,
-                    image_config=self._image_config(len(self.panes) + 1))
+                    image_config=self._image_config(len(self.panes) + 1), spawn=self.spawn, vt=vt)
+
+    def restored_terminal(self, snapshot: bytes) -> VTerm:
+        """A pane's terminal from a snapshot, with this session's options (SnapshotError when it is not one)."""
+        return VTerm.from_snapshot(snapshot, self.settings.scrollback_lines, self._image_config(len(self.panes) + 1))
+
+    def blank_terminal(self, cols: int, rows: int) -> VTerm:
+        return VTerm(cols, rows, self.settings.scrollback_lines, self._image_config(len(self.panes) + 1))
+
+    def install(self, windows: Sequence[Window], panes: Sequence[Pane], next_pane: int, next_window: int,
+                active_window: int | None) -> None:
+        """Take over windows and panes carried over from a previous server (``persist.restore``), ids and all."""
+        for pane in panes:
+            self.panes[pane.id] = pane
+        for window in windows:
+            self.windows[window.id] = window
+        self._next_pane = max(self._next_pane, next_pane, *(p.id + 1 for p in panes))
+        self._next_window = max(self._next_window, next_window, *(w.id + 1 for w in windows))
+        self.active_window = active_window if active_window in self.windows else next(iter(self.windows), None)
+        self._share_image_budget()
+        for window in windows:
+            self._apply_geometry(window)
+        self._layout_changed()
+
+    @property
+    def next_ids(self) -> tuple[int, int]:
+        """The next pane and window ids (ids are never reused, also across restarts)."""
+        return self._next_pane, self._next_window
+
+    def _spawn_pane(self, cols: int, rows: int, cwd: str | None = None) -> Pane:
+        pane_id = self._next_pane
+        self._next_pane += 1
+        pane = self.make_pane(pane_id, cols, rows, cwd)
         try:
             pane.start()
         except (SpawnError, OSError) as e:
@@ -749,8 +783,10 @@ class Session:
             "running": pane.alive,
             "exit": pane.exit.to_json() if pane.exit else None,
             "title": pane.meta.title,
+            "bells": pane.meta.bells,
             "cwd": pane.meta.pwd,
             "command": pane.argv,
+            "previous_command": pane.previous_command,
             "bytes_out": pane.bytes_out,
             "bytes_in": pane.bytes_in,
             "created": pane.created,

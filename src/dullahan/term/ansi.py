@@ -116,3 +116,26 @@ def styled_text(rows: list[Row], cols: int, styles: StyleTable) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
+
+
+def selected_lines(rows: list[Row], cols: int, start_col: int, end_col: int | None) -> list[tuple[str, bool]]:
+    """The text a selection covers, row by row, as the browser copies it (``selection.js``): from ``start_col``
+    of the first row to ``end_col`` (inclusive; None: to the end) of the last, each row's trailing blanks
+    dropped unless it soft-wraps into the next one, which it then joins (the flag) without a newline. A
+    selection starting on the right half of a wide character starts on the character."""
+    out: list[tuple[str, bool]] = []
+    last = len(rows) - 1
+    for i, row in enumerate(rows):
+        cells = row_cells(row, cols)
+        x0 = max(0, min(start_col, cols - 1)) if i == 0 else 0
+        if i == 0 and cols and cells[x0][1] == 0 and x0 > 0:
+            x0 -= 1
+        x1 = cols
+        if i == last and end_col is not None:
+            x1 = max(0, min(end_col, cols - 1)) + 1
+            if x1 <= cols - 1 and cells[x1][1] == 0:     # the end is the left half of a wide character
+                x1 += 1
+        text = "".join(cells[x][0] for x in range(x0, x1))
+        joins = row[4] and x1 >= cols and i != last
+        out.append((text if joins else text.rstrip(" "), joins))
+    return out

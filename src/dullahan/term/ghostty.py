@@ -16,11 +16,14 @@ from pyghostty._ffi import check
 from pyghostty.core import init_sized
 
 __all__ = [
-    "PYGHOSTTY_VERSION", "Terminal", "check", "check_cell_layout", "ffi", "get", "get_string", "init_sized",
-    "lib", "new_terminal", "scroll_viewport", "set_scrollback",
+    "CONTINUATION_MAX_BYTES", "PYGHOSTTY_VERSION", "Terminal", "check", "check_cell_layout", "ffi", "get",
+    "get_string", "init_sized", "lib", "new_terminal", "scroll_viewport", "set_defaults", "set_scrollback",
 ]
 
 PYGHOSTTY_VERSION = "0.1.3"
+# An escape sequence still unfinished when a snapshot is taken is carried in it up to this size (a kitty image
+# upload can be megabytes); a longer one makes the snapshot fail.
+CONTINUATION_MAX_BYTES = 16 << 20
 
 # Bit positions inside one packed GhosttyCell (u64).
 CELL_TAG_BITS = 0          # 2 bits: 0 codepoint, 1 grapheme, 2 bg palette only, 3 bg rgb only
@@ -55,11 +58,20 @@ def new_terminal(cols: int, rows: int, scrollback_lines: int, fg: tuple[int, int
     """
     term = Terminal(cols, rows, scrollback=scrollback_lines, fg=fg, bg=bg)
     set_scrollback(term, scrollback_lines, cols)
+    set_defaults(term)
+    term.feed(b"\x1b[?2027h")
+    return term
+
+
+def set_defaults(term: Terminal) -> None:
+    """Options every terminal needs, also one restored from a snapshot (which carries modes, not options):
+    grapheme clustering as the default of mode 2027, and continuation tracking, without which a snapshot
+    taken in the middle of an escape sequence fails."""
     mode = ffi.new("GhosttyTerminalModeConfig*")
     mode.mode, mode.value = 2027, True
     check(lib.ghostty_terminal_set(term._t[0], lib.GHOSTTY_TERMINAL_OPT_MODE_DEFAULT, mode), "mode default 2027")
-    term.feed(b"\x1b[?2027h")
-    return term
+    check(lib.ghostty_terminal_set(term._t[0], lib.GHOSTTY_TERMINAL_OPT_CONTINUATION_MAX_BYTES,
+                                   ffi.new("size_t*", CONTINUATION_MAX_BYTES)), "continuation max bytes")
 
 
 PAGE_SLACK = 2 << 20

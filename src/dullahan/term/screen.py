@@ -169,27 +169,38 @@ class ScreenReader:
         Reading history moves the viewport a page at a time and back to the bottom; either way the render
         state's dirty marks are consumed, so the owner must read its next view in full.
         """
+        if scrollback:
+            return self.history_rows(0, self.vt.total_rows(), styles)
         shared, self.styles = self.styles, styles
         try:
-            if not scrollback:
+            self.update()
+            return [row for _y, row in self.read(dirty_only=False)]
+        finally:
+            self.styles = shared
+
+    def history_rows(self, top: int, count: int, styles: StyleTable) -> list[Row]:
+        """Up to ``count`` rows of the whole screen (history + active) from absolute row ``top`` (0 = the oldest
+        history row), decoded into ``styles``; as ``screen_rows`` does, it moves the viewport a page at a time
+        and back to the bottom, so the owner must read its next view in full."""
+        shared, self.styles = self.styles, styles
+        total = self.vt.total_rows()
+        _cols, page_rows = self.vt.size
+        start = max(0, min(top, total))
+        end = min(total, start + max(0, count))
+        out: list[Row] = []
+        try:
+            while start + len(out) < end:
+                want = start + len(out)
+                page_top = max(0, min(want, total - page_rows))   # the last page ends at the bottom
+                scroll_viewport(self.vt.term, "row", page_top)
                 self.update()
-                return [row for _y, row in self.read(dirty_only=False)]
-            total = self.vt.total_rows()
-            _cols, page_rows = self.vt.size
-            out: list[Row] = []
-            try:
-                while len(out) < total:
-                    top = max(0, min(len(out), total - page_rows))   # the last page ends at the bottom
-                    scroll_viewport(self.vt.term, "row", top)
-                    self.update()
-                    page = [row for _y, row in self.read(dirty_only=False)]
-                    if len(page) <= len(out) - top:
-                        break
-                    out += page[len(out) - top:]
-            finally:
-                scroll_viewport(self.vt.term, "bottom")
+                fresh = [row for _y, row in self.read(dirty_only=False)][want - page_top:]
+                if not fresh:
+                    break
+                out += fresh[:end - want]
             return out
         finally:
+            scroll_viewport(self.vt.term, "bottom")
             self.styles = shared
 
     def _decode(self, bufs: list[bytes], ys: list[int], pages: list[int], wraps: list[bool],

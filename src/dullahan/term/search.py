@@ -31,7 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from dullahan.term.ghostty import CELL_CODEPOINT_SHIFT, CELL_WIDE_SHIFT, check, ffi, init_sized, lib
+from dullahan.term.ghostty import CELL_CODEPOINT_SHIFT, CELL_WIDE_SHIFT, check, ffi, lib
 from dullahan.term.vt import VTerm
 
 MAX_QUERY_CHARS = 256
@@ -118,26 +118,7 @@ def _either_case(ch: str) -> bytes:
 
 def screen_bytes(vt: VTerm) -> bytes:
     """The whole screen as plain UTF-8, one line per row from row 0 (trailing blank rows and blanks left out)."""
-    cols, _rows = vt.size
-    total = vt.total_rows()
-    sel = init_sized("GhosttySelection")
-    sel.start = vt.term.ref(0, 0, "screen")[0]
-    sel.end = vt.term.ref(cols - 1, total - 1, "screen")[0]
-    opts = init_sized("GhosttyFormatterTerminalOptions")
-    opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
-    opts.unwrap, opts.trim, opts.selection = False, True, sel
-    fmt = ffi.new("GhosttyFormatter*")
-    check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, vt.term._t[0], opts[0]), "formatter")
-    try:
-        # One pass (format_buf would need a second one just to learn the size).
-        out, size = ffi.new("uint8_t**"), ffi.new("size_t*")
-        check(lib.ghostty_formatter_format_alloc(fmt[0], ffi.NULL, out, size), "format")
-        try:
-            return ffi.buffer(out[0], size[0])[:]
-        finally:
-            lib.ghostty_free(ffi.NULL, out[0], size[0])
-    finally:
-        lib.ghostty_formatter_free(fmt[0])
+    return vt.plain_text(scrollback=True)
 
 
 class _RowCells:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dullahan.images.model import ImageConfig, strip_placeholders
-from dullahan.term import images
+from dullahan.term import images, snapshot
 from dullahan.term.ghostty import (
     Terminal,
     check,
@@ -41,6 +41,7 @@ from dullahan.term.ghostty import (
     init_sized,
     lib,
     new_terminal,
+    set_defaults,
     set_scrollback,
 )
 
@@ -88,9 +89,16 @@ class TermEffects:
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
-    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None) -> None:
+    def __init__(self, cols: int, rows: int, scrollback_lines: int, image_config: ImageConfig | None = None,
+                 term: Terminal | None = None) -> None:
+        """A new terminal, or ``term`` (decoded from a snapshot) with this server's options and callbacks."""
         self.scrollback_lines = scrollback_lines
-        self.term: Terminal = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        if term is None:
+            term = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        else:
+            set_scrollback(term, scrollback_lines, term.size[0])
+            set_defaults(term)
+        self.term: Terminal = term
         self.effects = TermEffects()
         # The cell size programs are told (CSI 14/16 t) and images are laid out with: close to the
         # browser's default cell (DejaVu Sans Mono 14 px at line height 1.2 is about 8.4 x 17 px).
@@ -196,7 +204,29 @@ class VTerm:
         out[0] = lib.GHOSTTY_COLOR_SCHEME_DARK
         return True
 
+    @classmethod
+    def from_snapshot(cls, blob: bytes, scrollback_lines: int, image_config: ImageConfig | None = None) -> VTerm:
+        """The terminal a snapshot describes, exactly (SnapshotError when the bytes are not one)."""
+        term = snapshot.decode(blob)
+        cols, rows = term.size
+        return cls(cols, rows, scrollback_lines, image_config, term)
+
     # -- operations --------------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The terminal's exact state (``term.snapshot``); SnapshotError while an over-long escape sequence is
+        unfinished. What this layer keeps besides (``carried``) is not in it."""
+        return snapshot.encode(self.term)
+
+    def carried(self) -> tuple[list[str], bytes]:
+        """What this layer keeps outside Ghostty's terminal, for a restart: the title stack and the unfinished
+        watched sequence at the end of the last feed."""
+        return list(self.title_stack), self._carry
+
+    def carry_on(self, title_stack: list[str], carry: bytes) -> None:
+        """Take over ``carried`` from the terminal this one was restored from."""
+        self.title_stack = [t[:MAX_STACKED_TITLE_CHARS] for t in title_stack[-TITLE_STACK_DEPTH:]]
+        self._carry = carry[:MAX_CARRY] if _WATCHED_UNFINISHED.fullmatch(carry[:MAX_CARRY]) else b""
+
     def feed(self, data: bytes) -> None:
         if b"\x1b" in data or not data.isascii():
             self.controls += 1
@@ -353,12 +383,16 @@ class VTerm:
 
         (With SGR, see ``term.ansi``: Ghostty's VT formatter styles never-written cells.)
         """
+        return strip_placeholders(self.plain_text(scrollback).decode("utf-8", "replace"))
+
+    def plain_text(self, scrollback: bool = False) -> bytes:
+        """Ghostty's plain formatter over the visible rows (or the whole screen, history included): one line
+        per row from the first, as UTF-8, trailing blanks and blank rows at the end left out."""
         cols, rows = self.term.size
         sel = init_sized("GhosttySelection")
         if scrollback:
-            total = self.total_rows()
             sel.start = self.term.ref(0, 0, "screen")[0]
-            sel.end = self.term.ref(cols - 1, total - 1, "screen")[0]
+            sel.end = self.term.ref(cols - 1, self.total_rows() - 1, "screen")[0]
         else:
             sel.start = self.term.ref(0, 0)[0]
             sel.end = self.term.ref(cols - 1, rows - 1)[0]
@@ -368,12 +402,13 @@ class VTerm:
         fmt = ffi.new("GhosttyFormatter*")
         check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, self.term._t[0], opts[0]), "formatter")
         try:
-            n = ffi.new("size_t*")
-            lib.ghostty_formatter_format_buf(fmt[0], ffi.NULL, 0, n)
-            buf = ffi.new("uint8_t[]", max(n[0], 1))
-            check(lib.ghostty_formatter_format_buf(fmt[0], buf, len(buf), n), "format")
-            text: bytes = ffi.buffer(buf, n[0])[:]
-            return strip_placeholders(text.decode("utf-8", "replace"))
+            # One pass (format_buf would need a second one just to learn the size).
+            out, size = ffi.new("uint8_t**"), ffi.new("size_t*")
+            check(lib.ghostty_formatter_format_alloc(fmt[0], ffi.NULL, out, size), "format")
+            try:
+                return ffi.buffer(out[0], size[0])[:]
+            finally:
+                lib.ghostty_free(ffi.NULL, out[0], size[0])
         finally:
             lib.ghostty_formatter_free(fmt[0])
 

@@ -67,6 +67,8 @@ class Counters:
     wire_in: int = 0           # payload + WebSocket framing
     frames_in: int = 0
     rows_in: int = 0
+    images_in: int = 0
+    image_bytes_in: int = 0
     msgs_out: int = 0
     bytes_out: int = 0
     wire_out: int = 0
@@ -329,6 +331,10 @@ class ScriptedClient:
                     await self._on_text(msg.data, now)
                     if self.read_rate:
                         await asyncio.sleep(n / self.read_rate)
+                elif msg.type == aiohttp.WSMsgType.BINARY:
+                    n = self._on_image(msg.data, now)
+                    if self.read_rate:
+                        await asyncio.sleep(n / self.read_rate)
                 elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED,
                                   aiohttp.WSMsgType.ERROR):
                     detail = f"{msg.data!r} {msg.extra!r}"[:200]
@@ -345,6 +351,20 @@ class ScriptedClient:
             self._note_tcp()
             if ending is not None:
                 self.endings.append(ending)
+
+    def _on_image(self, data: bytes, at: float) -> int:
+        """An image message: kept (undecoded) in the replica for the frames that place it."""
+        n = len(data)
+        self._live.msgs_in += 1
+        self._live.bytes_in += n
+        self._live.wire_in += n + ws_overhead(n, masked=False)
+        self._live.images_in += 1
+        self._live.image_bytes_in += n
+        if self.apply_frames:
+            self.replica.apply_image(data)
+        if self._waiters:
+            self._check_waiters(at)
+        return n
 
     async def _on_text(self, data: str, at: float) -> None:
         if not self.apply_frames and data.startswith('{"t":"f"'):

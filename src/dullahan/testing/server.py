@@ -136,6 +136,7 @@ class DullahanServer:
         runtime, cfg = tmp / "run", tmp / "cfg"
         runtime.mkdir(mode=0o700)
         cfg.mkdir(mode=0o700)
+        (tmp / "state").mkdir(mode=0o700)
         server = cls(port or free_port(), runtime / "dullahan", cfg / "dullahan")
         server.tmp, server.private, server.tls = tmp, True, tls
         if config:
@@ -195,25 +196,54 @@ class DullahanServer:
         return server
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Quit a private server (IPC ``quit``), then SIGKILL its pid if it is still there."""
+        """Quit a private server (IPC ``quit``), then SIGKILL its pid if it is still there. After a
+        ``dullahan restart`` the server is another process than the one started here: ``pid`` follows it
+        (whoever restarts sets it) and that one is stopped."""
         if not self.private or self.proc is None:
             return
-        if self.proc.poll() is None:
+        restarted = self.pid != self.proc.pid
+        if self.proc.poll() is None or (restarted and _running(self.pid)):
             try:
                 self.call("quit", timeout=5)
             except (OSError, RequestError):
                 pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while _running(self.pid) and time.monotonic() < deadline:
+                self.proc.poll()   # reaps our own child once it exits
+                time.sleep(0.05)
+            if _running(self.pid):
                 try:
-                    os.kill(self.proc.pid, signal.SIGKILL)
+                    os.kill(self.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.wait(10)
         self.cleanup()
 
+    def end_keeper(self) -> None:
+        """End the keeper of a private server that did not quit (killed): it would keep the shells forever."""
+        if not self.private:
+            return
+        from dullahan.persist.keeper_client import KeeperClient, KeeperLost, KeeperPaths, keeper_pid
+        paths = KeeperPaths.in_dir(self.runtime_dir, self.port)
+        pid = keeper_pid(paths)
+        try:
+            keeper = KeeperClient.connect(paths)
+            if keeper is not None:
+                keeper.shutdown()
+        except KeeperLost:
+            pass
+        deadline = time.monotonic() + 10
+        while pid is not None and os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid is not None and os.path.exists(f"/proc/{pid}") and paths.lock.exists():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def cleanup(self) -> None:
+        self.end_keeper()
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
@@ -239,13 +269,23 @@ class DullahanServer:
             return ""
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def server_env(runtime: Path, cfg: Path, shell: str = SHELL) -> dict[str, str]:
     """The environment of a private server: its own XDG dirs, a bare shell with a short prompt, and this
     copy of the package importable."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DULLAHAN_", "XDG_")) and k not in ("TMUX", "PROMPT_COMMAND")}
     package_root = str(Path(dullahan.__file__).resolve().parent.parent)
-    env.update(XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(cfg), DULLAHAN_SHELL=shell, SHELL="/bin/bash",
+    env.update(XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(cfg), XDG_STATE_HOME=str(runtime.parent / "state"),
+               DULLAHAN_SHELL=shell, SHELL="/bin/bash",
                PS1="$ ", PYTHONUNBUFFERED="1",
                PYTHONPATH=package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""))
     return env

@@ -1,15 +1,16 @@
 """One connected client's whole sync state, with no I/O, no clock and no asyncio (sans-I/O).
 
 ``net.client.ClientConnection`` owns one ``Peer`` per WebSocket. It feeds it what arrives (``receive``),
-sends what it produces (``data_to_send``, ``next_frame``), wakes it when it asks to be (``next_deadline``)
+sends what it produces (``data_to_send``, ``next_message``), wakes it when it asks to be (``next_deadline``)
 and carries out the messages it hands back (input, window operations). The hub tells it what changed
 (``mark_dirty``, ``mark_layout``) and the registry what its role is (``set_role``). Everything a client
 holds or has been told lives here and nowhere else:
 
-- the mirror of its row and style cache and the fields last sent per pane (``FrameBuilder``);
+- the mirror of its row, style and image caches and the fields last sent per pane (``FrameBuilder``);
 - dirty marks, layout dirtiness, forced resyncs, panes whose fresh view is still being read;
 - its own scroll position in each pane's history;
-- pacing (a per-pane frame budget for output-heavy frames), frames in flight, congestion;
+- pacing (a per-pane frame budget for output-heavy frames), frames in flight, congestion, and the image
+  bytes in flight (images go out between frames, within a byte budget, never ahead of a due frame);
 - the notifications, clipboard writes and bells already delivered (at most once, ever: this survives
   cache resets, window switches and reconnects with resume);
 - its role, its resume secret, its rate limits and budgets, its keepalive.
@@ -25,13 +26,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from dullahan.shapes import MODE_ALT_SCREEN, PaneEvents, StyleTable
 from dullahan.wire import protocol as p
+from dullahan.wire.images import ImageMirror, image_message
 from dullahan.wire.keepalive import Keepalive
 from dullahan.wire.protocol import ESSENTIAL, MASTER_ONLY, Message, ProtocolError, dumps, message_type
-from dullahan.wire.sync import FrameBuilder, PaneState
+from dullahan.wire.sync import DEFAULT_CACHE_IMAGE_BYTES, DEFAULT_CACHE_IMAGES, FrameBuilder, PaneState
 
 Role = Literal["master", "view"]
 
@@ -52,7 +54,17 @@ class PeerLimits:
     ping_timeout: float = 20.0
     max_paste_bytes: int = 16 << 20
     max_unsent_bytes: int = 1 << 20      # replies queued but not yet taken by the socket
+    image_bytes_in_flight: int = 4 << 20  # image messages sent but not yet acknowledged (one larger goes alone)
+    image_cache_bytes: int = DEFAULT_CACHE_IMAGE_BYTES   # the client's image cache (decoded RGBA), mirrored
+    image_cache_count: int = DEFAULT_CACHE_IMAGES
     viewer_commands: frozenset[str] = frozenset()   # commands (``cmd``) a viewer may send too
+
+
+class Outgoing(NamedTuple):
+    """One WebSocket message for the client: a text frame (JSON) or a binary one (an image)."""
+
+    data: bytes
+    binary: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ class Bucket:
 class ScrollPos:
     offset: int                 # rows above the live screen
     anchored: int | None        # the scrollback length the offset was measured against (None: not yet)
+    top_row: int | None = None  # asked for: this history row at the top (resolved when the frame is built)
 
 
 @dataclass(slots=True)
@@ -127,7 +140,7 @@ class Peer:
         self.id = client_id
         self.can_master = can_master
         self.limits = limits
-        self.frames = FrameBuilder()
+        self.frames = FrameBuilder(images=ImageMirror(limits.image_cache_bytes, limits.image_cache_count))
         self.keepalive = Keepalive(limits.ping_interval, limits.ping_timeout, now)
         self.role: Role = "view"
         self.master_id: int | None = None
@@ -148,6 +161,10 @@ class Peer:
         self._paste: _Paste | None = None
         self._outbox: deque[bytes] = deque()
         self._unsent = 0
+        self._image_flight: deque[tuple[int, int]] = deque()   # (frames sent before it, bytes) per image
+        self._image_bytes = 0
+        self._frame_owed = False                 # an image went out (or room must be made): a frame follows
+        self.images_out = self.image_bytes_out = 0
         self._hello_sent = False
         rate = limits.messages_per_second
         self._inbound = Bucket(rate, 2 * rate, now)
@@ -159,11 +176,18 @@ class Peer:
     # -- identity across connections ---------------------------------------------------------------
     def adopt(self, old: Peer) -> None:
         """Carry on from ``old``, the same browser tab on an earlier connection: its secret, its scroll
-        positions and what it was already told. The row cache starts over (the page's did too)."""
+        positions and what it was already told. The row and image caches start over (the page's did too)."""
         self.resume_secret = old.resume_secret
         self.master_since = old.master_since
         self.offsets = {pid: ScrollPos(pos.offset, pos.anchored) for pid, pos in old.offsets.items()}
         self._delivered = {pid: _Delivered(d.seq, d.bells) for pid, d in old._delivered.items()}
+
+    def delivered_marks(self) -> dict[int, tuple[int, int]]:
+        """What this client was already told, per pane (event seq, bells): carried over a restart."""
+        return {pid: (d.seq, d.bells) for pid, d in self._delivered.items()}
+
+    def restore_delivered(self, marks: dict[int, tuple[int, int]]) -> None:
+        self._delivered = {pid: _Delivered(seq, bells) for pid, (seq, bells) in marks.items()}
 
     def baseline(self, source: FrameSource) -> None:
         """A new client is not told what happened before it connected."""
@@ -214,7 +238,7 @@ class Peer:
             self._refuse("not_master", "only the master can do that; this client is watching", ref, now, request)
             return None
         if isinstance(msg, p.Scroll):
-            self.scroll(msg.pane, msg.delta, msg.to)
+            self.scroll(msg.pane, msg.delta, msg.to, msg.row)
             return None
         if isinstance(msg, p.Paste):
             return self._paste_chunk(msg, now)
@@ -231,6 +255,9 @@ class Peer:
             self.keepalive.alive()
             if self.frames.in_flight < self.limits.frames_in_flight:
                 self.congested = False
+            flight = self._image_flight
+            while flight and flight[0][0] < self.frames.acked:   # acknowledged by the first frame after it
+                self._image_bytes -= flight.popleft()[1]
         elif isinstance(msg, p.Ping):
             body: dict[str, Any] = {"t": "pong", "id": msg.id}
             if msg.ts is not None:
@@ -307,10 +334,15 @@ class Peer:
             self.closing = Close(reason, detail)
 
     # -- this client's view of the scrollback ------------------------------------------------------
-    def scroll(self, pane_id: int, delta: int, to: str | None) -> None:
-        """Move this client's view of a pane's history (negative delta: older rows). Clamped when the
-        next frame is built, against the pane's scrollback at that moment."""
+    def scroll(self, pane_id: int, delta: int, to: str | None, row: int | None = None) -> None:
+        """Move this client's view of a pane's history (negative delta: older rows; or ``row``, counted
+        from the oldest history row, at the top). Clamped when the next frame is built, against the
+        pane's scrollback at that moment."""
         pos = self.offsets.get(pane_id, ScrollPos(0, None))
+        if row is not None:
+            self.offsets[pane_id] = ScrollPos(0, None, row)
+            self.mark_dirty(pane_id)
+            return
         if to == "bottom":
             offset = 0
         elif to == "top":
@@ -342,12 +374,22 @@ class Peer:
 
     @property
     def wants_frame(self) -> bool:
-        return bool(self._dirty or self._layout_dirty)
+        return bool(self._dirty or self._layout_dirty or self._frame_owed)
 
     @property
     def wants_send(self) -> bool:
-        """Replies are queued or something changed: the sender has work (or may have, once paced)."""
-        return bool(self._outbox) or self.wants_frame
+        """Replies are queued, something changed or an image waits: the sender has work (or may have, once
+        paced or acknowledged)."""
+        return bool(self._outbox) or self.wants_frame or self.wants_image
+
+    @property
+    def wants_image(self) -> bool:
+        """A shown pane waits for an image and the byte budget is not spent."""
+        return bool(self.frames.wanted) and self._image_bytes < self.limits.image_bytes_in_flight
+
+    @property
+    def image_bytes_in_flight(self) -> int:
+        return self._image_bytes
 
     # -- what to send ------------------------------------------------------------------------------
     def data_to_send(self) -> list[bytes]:
@@ -358,6 +400,57 @@ class Peer:
         self.msgs_out += len(out)
         self.bytes_out += sum(map(len, out))
         return out
+
+    def next_message(self, now: float, source: FrameSource) -> Outgoing | None:
+        """What to send next: a due frame first (an echo never waits behind an image), else one image a shown
+        pane needs, else nothing. Replies (``data_to_send``) go before either."""
+        frame = self.next_frame(now, source)
+        if frame is not None:
+            return Outgoing(frame, False)
+        image = self.next_image()
+        if image is not None:
+            return Outgoing(image, True)
+        if self._frame_owed:            # room must be made for an image: the frame that drops what makes it
+            frame = self.next_frame(now, source)
+            if frame is not None:
+                return Outgoing(frame, False)
+        return None
+
+    def next_image(self) -> bytes | None:
+        """One image message for an image a shown pane needs, or None: none is needed, the byte budget is
+        spent (an ack brings it back), or room must first be made in the client's cache (a frame owed).
+
+        At most ``image_bytes_in_flight`` bytes of images are unacknowledged; an image larger than that goes
+        only when no other image is in flight. An image is acknowledged by the ack of the first frame sent
+        after it, and one always follows (the panes that wanted it are dirty, and a frame is owed).
+        """
+        if self.closing is not None:
+            return None
+        frames = self.frames
+        held = frames.images
+        while (image := frames.next_wanted()) is not None:
+            size = image.decoded_bytes
+            if image.key in held or held.has_room(size):
+                break
+            if held.room_after_evicting(size, frames.pinned_images()):
+                self._frame_owed = True         # its evictions go out in a frame first
+                return None
+            frames.give_up(image.key)           # every image held is drawn: no room for this one
+        if image is None:
+            return None
+        data = image_message(image)
+        if self._image_bytes and self._image_bytes + len(data) > self.limits.image_bytes_in_flight:
+            return None
+        for pane_id in frames.image_sent(image):
+            self._dirty.add(pane_id)
+        self._image_flight.append((frames.frame_no, len(data)))
+        self._image_bytes += len(data)
+        self._frame_owed = True
+        self.images_out += 1
+        self.image_bytes_out += len(data)
+        self.msgs_out += 1
+        self.bytes_out += len(data)
+        return data
 
     def next_frame(self, now: float, source: FrameSource) -> bytes | None:
         """The next frame for this client, or None: nothing changed, too many frames unacknowledged
@@ -395,9 +488,10 @@ class Peer:
         self._layout_dirty = False
         force = frozenset(self._force.intersection(due))
         self._force -= force
-        frame = self.frames.build(states, source.styles, layout, force, events)
+        frame = self.frames.build(states, source.styles, layout, force, events, always=self._frame_owed)
         if frame is None:
             return None
+        self._frame_owed = False
         data = dumps(frame)
         self.msgs_out += 1
         self.bytes_out += len(data)
@@ -473,8 +567,11 @@ class Peer:
         if live.modes & MODE_ALT_SCREEN or live.scrollback == 0:
             self.offsets.pop(pane_id, None)
             return live
-        anchored = pos.anchored if pos.anchored is not None else live.scrollback
-        offset = min(live.scrollback, pos.offset + max(0, live.scrollback - anchored))
+        if pos.top_row is not None:
+            offset = max(0, min(live.scrollback, live.scrollback - pos.top_row))
+        else:
+            anchored = pos.anchored if pos.anchored is not None else live.scrollback
+            offset = min(live.scrollback, pos.offset + max(0, live.scrollback - anchored))
         if offset <= 0:
             self.offsets.pop(pane_id, None)
             return live

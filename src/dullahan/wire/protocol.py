@@ -73,6 +73,7 @@ class Scroll(_Message, tag="scroll", kw_only=True, frozen=True):
     pane: PaneId = msgspec.field(name="p")
     delta: Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)] = 0   # rows; negative: older
     to: Literal["top", "bottom"] | None = None
+    row: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] | None = None       # this history row at the view's top
 
 
 class Wheel(_Message, tag="wheel", kw_only=True, frozen=True):

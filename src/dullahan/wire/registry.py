@@ -25,11 +25,31 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from dullahan.wire.peer import Peer
+import msgspec
+
+from dullahan.wire.peer import Peer, PeerLimits, ScrollPos
 
 RESUME_TTL = 24 * 3600.0
 MAX_DEPARTED = 256
+STATE_VERSION = 1
+
+
+class SavedLineage(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """One browser tab as it carries over a server restart (or is saved with the session)."""
+
+    secret: Annotated[str, msgspec.Meta(min_length=16, max_length=64)]
+    can_master: bool
+    master: bool                                      # it held the role when the state was taken
+    master_since: int | None
+    offsets: dict[int, tuple[int, int | None]]        # pane -> (offset, anchored scrollback)
+    delivered: dict[int, tuple[int, int]]             # pane -> (event seq, bells)
+
+
+class SavedClients(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    version: int
+    lineages: Annotated[list[SavedLineage], msgspec.Meta(max_length=MAX_DEPARTED + 1024)]
 
 
 @dataclass(slots=True)
@@ -122,6 +142,43 @@ class Registry:
     def deadline(self) -> float | None:
         """When ``expire`` next has something to do."""
         return self.reserved_until if self.reserved_for is not None else None
+
+    # -- across a server restart -------------------------------------------------------------------
+    def export(self) -> bytes:
+        """Every known browser tab (connected or not) as bytes for the next server (see ``restore``)."""
+        out = []
+        for lineage in self._lineages.values():
+            peer = lineage.peer
+            out.append(SavedLineage(peer.resume_secret, peer.can_master,
+                                    self.master is peer or self.reserved_for == _digest(peer.resume_secret),
+                                    peer.master_since, {pid: (pos.offset, pos.anchored) for pid, pos in
+                                                        peer.offsets.items() if pos.top_row is None},
+                                    peer.delivered_marks()))
+        return msgspec.json.encode(SavedClients(STATE_VERSION, out))
+
+    def restore(self, data: bytes, now: float) -> int:
+        """Take over the tabs an earlier server knew: they come back by resume as if they had just left,
+        and the one that was master finds the role kept for it for ``master_grace`` seconds. Returns how
+        many; ValueError when the data is not an export of this version."""
+        try:
+            saved = msgspec.json.decode(data, type=SavedClients)
+        except msgspec.DecodeError as e:
+            raise ValueError(f"not a clients' state: {e}") from None
+        if saved.version != STATE_VERSION:
+            raise ValueError(f"clients' state version {saved.version}, this server reads {STATE_VERSION}")
+        for entry in saved.lineages:
+            peer = Peer(0, entry.can_master, PeerLimits(), now)   # a stand-in until its tab resumes
+            peer.resume_secret = entry.secret
+            peer.master_since = entry.master_since
+            peer.offsets = {pid: ScrollPos(offset, anchored) for pid, (offset, anchored) in entry.offsets.items()}
+            peer.restore_delivered(entry.delivered)
+            digest = _digest(entry.secret)
+            self._lineages[digest] = _Lineage(peer, now)
+            if entry.master and self.master is None:
+                self.reserved_for, self.reserved_until = digest, now + self.master_grace
+            self._master_count = max(self._master_count, entry.master_since or 0)
+        self._prune(now)
+        return len(saved.lineages)
 
     # -- internals ---------------------------------------------------------------------------------
     def _find(self, secret: str, can_master: bool) -> _Lineage | None:

@@ -1,7 +1,9 @@
 """A reference client: applies frames exactly as the browser does and shows what it would draw.
 
 Tests (the randomized model check) and the soak command use it to prove that what a client reconstructs
-equals the server's screen. The browser's ``web/sync.js`` implements the same rules.
+equals the server's screen. The browser's ``web/sync.js`` implements the same rules. Images arrive in
+binary messages (``apply_image``) before the frames that place them; the replica keeps their bytes
+undecoded.
 """
 
 from __future__ import annotations
@@ -10,15 +12,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dullahan.shapes import Row, StyleKey, row_cells
+from dullahan.wire.images import parse_image_message
 from dullahan.wire.rows import decode_row, unpack_ids
 
 
 class Hole(Exception):
-    """A frame referenced a row id the client does not hold: it must ask for a resync."""
+    """A frame referenced a row id (or an image key) the client does not hold: it must ask for a resync."""
 
-    def __init__(self, pane: int, ids: list[int]) -> None:
-        super().__init__(f"pane {pane} references unknown rows {ids[:5]}")
+    def __init__(self, pane: int, ids: list[int] | list[str]) -> None:
+        super().__init__(f"pane {pane} references unknown {'images' if ids and isinstance(ids[0], str) else 'rows'} "
+                         f"{ids[:5]}")
         self.pane, self.ids = pane, ids
+
+
+@dataclass(frozen=True)
+class ReplicaImage:
+    width: int
+    height: int
+    mime: str
+    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -27,12 +39,15 @@ class ReplicaPane:
     rows: int = 0
     ids: list[int] = field(default_factory=list)
     cursor: list[Any] | None = None
+    img: list[list[Any]] = field(default_factory=list)     # placement records, in drawing order
+    cell: list[int] | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 
 
 class Replica:
     def __init__(self) -> None:
         self.rows: dict[int, Row] = {}
+        self.images: dict[str, ReplicaImage] = {}
         self.styles: dict[int, StyleKey] = {0: (-1, -1, 0, -1)}
         self.panes: dict[int, ReplicaPane] = {}
         self.layout: Any = None
@@ -40,6 +55,13 @@ class Replica:
         self.notifications: list[Any] = []    # [pane, title, body], in the order delivered
         self.clipboard: list[Any] = []        # [pane, location, text]
         self.bells: dict[int, int] = {}       # rings delivered per pane
+
+    def apply_image(self, message: bytes) -> str:
+        """Keep the image of a binary image message (it may replace one held under the same key); its key."""
+        header, data = parse_image_message(message)
+        key = str(header["k"])
+        self.images[key] = ReplicaImage(int(header["w"]), int(header["h"]), str(header["m"]), data)
+        return key
 
     def apply(self, frame: dict[str, Any]) -> None:
         """Apply one frame; raises Hole (after applying what it could) when a row is missing."""
@@ -57,7 +79,7 @@ class Replica:
         rows = frame.get("rows", ())
         for i in range(0, len(rows), 2):
             self.rows[rows[i]] = decode_row(rows[i + 1])
-        holes: list[tuple[int, list[int]]] = []
+        holes: list[tuple[int, list[int] | list[str]]] = []
         for p in frame.get("panes", ()):
             pane = self.panes.setdefault(p["id"], ReplicaPane())
             if "size" in p:
@@ -69,8 +91,15 @@ class Replica:
                     holes.append((p["id"], missing))
             if "cursor" in p:
                 pane.cursor = p["cursor"]
+            if "cell" in p:
+                pane.cell = p["cell"]
+            if "img" in p:
+                pane.img = p["img"]
+                lacking = [r[0] for r in pane.img if r[0] not in self.images]
+                if lacking:
+                    holes.append((p["id"], lacking))
             for k, v in p.items():
-                if k not in ("id", "size", "lines", "cursor"):
+                if k not in ("id", "size", "lines", "cursor", "cell", "img"):
                     pane.fields[k] = v
         for event in frame.get("events", ()):
             pane_id, kind, *rest = event
@@ -82,6 +111,8 @@ class Replica:
                 self.bells[pane_id] = self.bells.get(pane_id, 0) + rest[0]
         for rid in unpack_ids(frame.get("drop", ())):
             self.rows.pop(rid, None)
+        for key in frame.get("drop_img", ()):
+            self.images.pop(key, None)
         if holes:
             raise Hole(*holes[0])
 

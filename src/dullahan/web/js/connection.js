@@ -11,6 +11,17 @@
 // still holds for it, and keeps its role and its scroll positions. A connection closed with 4002 was
 // superseded by another page presenting the same secret (a duplicated tab): this one forgets the secret
 // and carries on as a new client.
+//
+// After a refused upgrade the page asks the server why (refusal.js): a refused origin or host name ends
+// the retries with an explanation ("refused"); a full server is retried and said so. Every URL is
+// relative to the page, so a server under a path prefix (--base-path) works unchanged.
+//
+// Binary messages carry images (images.js `parseImageMessage`); everything else is JSON text.
+
+import { parseImageMessage } from "./images.js";
+import {
+  baseDirectory, explainRefusal, REFUSAL_HEADER, REFUSAL_PATH, refusalReason, SIGNED_OUT_REASONS,
+} from "./refusal.js";
 
 export const PROTOCOL_VERSION = 1;
 export const BACKOFF_BASE_MS = 250;
@@ -34,24 +45,27 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
- * The WebSocket URL for a page location: same host, ws or wss by the page's scheme.
- * @param {{protocol: string, host: string}} loc
+ * The WebSocket URL for a page location: same host and path prefix (--base-path), ws or wss by its scheme.
+ * @param {{protocol: string, host: string, pathname?: string}} loc
  */
 export function socketUrl(loc) {
-  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}${baseDirectory(loc.pathname ?? "/")}ws`;
 }
 
 /**
- * @typedef {"connecting" | "open" | "reconnecting" | "offline" | "signed-out"} ConnState
+ * @typedef {"connecting" | "open" | "reconnecting" | "offline" | "signed-out" | "refused"} ConnState
+ * @typedef {import("./refusal.js").Refusal} Refusal
  */
 
 /**
  * @typedef {object} ConnHandlers
  * @property {(msg: any) => void} onHello
  * @property {(msg: any) => void} onFrame
+ * @property {(meta: import("./images.js").ImageMeta, bytes: Uint8Array<ArrayBuffer>) => void} onImage
  * @property {(msg: any) => void} onRole
  * @property {(msg: any) => void} onError
- * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string}) => void} onState
+ * @property {(msg: any) => void} onResult   the answer to a command sent with an `id`
+ * @property {(state: ConnState, detail: {rtt: number | null, retryIn: number | null, attempt: number, reason: string, refusal: Refusal | null}) => void} onState
  */
 
 export class Connection {
@@ -83,6 +97,8 @@ export class Connection {
     this.pingOutstanding = false;
     this.suspended = false;   // page hidden into the back/forward cache
     this.reason = "";
+    /** @type {Refusal | null} */
+    this.refusal = null;
     this.connects = 0;
     this.bytesIn = 0;
     /** @type {string | null} this tab's resume secret (never the token) */
@@ -119,7 +135,7 @@ export class Connection {
 
   connect() {
     this.clearRetry();
-    if (this.suspended || this.state === "signed-out") return;
+    if (this.suspended || this.state === "signed-out" || this.state === "refused") return;
     this.drop(1000, "reconnecting");
     this.setState(this.connects === 0 ? "connecting" : "reconnecting");
     if (this.connects++ === 0) this.openSocket();
@@ -133,11 +149,12 @@ export class Connection {
    */
   probeThenOpen() {
     const probe = ++this.probes;
-    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out";
-    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    const current = () => probe === this.probes && !this.ws && !this.suspended && this.state !== "signed-out"
+      && this.state !== "refused";
+    fetch("./", { method: "HEAD", cache: "no-store", credentials: "same-origin", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
       .then((r) => {
         if (!current()) return;
-        if (r.status === 403) this.setState("signed-out");
+        if (r.status === 403) this.onRefusal(r.headers.get(REFUSAL_HEADER) || "signed_out", "");
         else this.openSocket();
       }, (/** @type {unknown} */ e) => {
         if (!current()) return;
@@ -158,6 +175,7 @@ export class Connection {
       this.scheduleRetry();
       return;
     }
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.helloDone = false;
     let opened = false;
@@ -172,6 +190,13 @@ export class Connection {
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
       this.lastHeard = performance.now();
+      if (ev.data instanceof ArrayBuffer) {
+        this.bytesIn += ev.data.byteLength;
+        const image = this.helloDone ? parseImageMessage(ev.data) : null;
+        if (image) this.h.onImage(image.meta, image.bytes);
+        else console.error("malformed binary message", ev.data.byteLength);
+        return;
+      }
       const data = typeof ev.data === "string" ? ev.data : "";
       this.bytesIn += data.length;
       let msg;
@@ -196,7 +221,7 @@ export class Connection {
         this.setResume(null);
         this.attempt = 0;
       }
-      if (!opened) this.checkSession();
+      if (!opened) this.askWhyRefused();
       this.scheduleRetry();
     };
     ws.onerror = () => {
@@ -212,6 +237,7 @@ export class Connection {
         this.attempt = 0;
         this.resumed = typeof msg.resume === "string" && msg.resume === this.resume;
         if (typeof msg.resume === "string") this.setResume(msg.resume);
+        this.refusal = null;
         this.setState("open");
         this.startPings();
         this.h.onHello(msg);
@@ -231,6 +257,9 @@ export class Connection {
         break;
       case "error":
         this.h.onError(msg);
+        break;
+      case "result":
+        this.h.onResult(msg);
         break;
       default:
         break;
@@ -273,6 +302,10 @@ export class Connection {
   /** @param {string} why */
   retryNow(why) {
     if (this.state === "open" || this.state === "signed-out" || this.suspended) return;
+    if (this.state === "refused") {
+      if (why !== "clicked") return;   // only the user, having fixed the server, asks again
+      this.state = "reconnecting";
+    }
     if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;   // an attempt is under way
     this.reason = why;
     this.attempt = 0;
@@ -301,16 +334,43 @@ export class Connection {
     this.countdown = null;
   }
 
-  /** A refused upgrade looks like any network error; ask the page URL whether the session is still valid. */
-  checkSession() {
-    fetch("/", { method: "HEAD", cache: "no-store", credentials: "same-origin" }).then((r) => {
-      if (r.status === 403 && this.state !== "open") {
-        this.clearRetry();
-        this.setState("signed-out");
+  /** A refused upgrade looks like any network error: ask the server why (see refusal.js). */
+  askWhyRefused() {
+    fetch(REFUSAL_PATH, { cache: "no-store", credentials: "same-origin" }).then(async (r) => {
+      let body = null;
+      try {
+        body = await r.json();
+      } catch {
+        body = null;
       }
+      const detail = body && typeof body.detail === "string" ? body.detail : "";
+      this.onRefusal(refusalReason(r.headers.get(REFUSAL_HEADER), body), detail);
     }).catch(() => {
       /* the network is down: keep retrying */
     });
+  }
+
+  /**
+   * @param {string | null} reason
+   * @param {string} detail
+   */
+  onRefusal(reason, detail) {
+    if (this.state === "open" || !reason) return;
+    if (SIGNED_OUT_REASONS.has(reason)) {
+      this.clearRetry();
+      this.setState("signed-out");
+      return;
+    }
+    const refusal = explainRefusal(reason, detail);
+    if (!refusal) return;
+    this.refusal = refusal;
+    this.reason = refusal.label;
+    if (refusal.retry) {
+      this.setState(this.state);
+    } else {
+      this.clearRetry();
+      this.setState("refused");
+    }
   }
 
   startPings() {
@@ -359,7 +419,7 @@ export class Connection {
   setState(state) {
     this.state = state;
     const retryIn = this.retryTimer !== null ? Math.max(0, this.retryAt - performance.now()) : null;
-    this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason });
+    this.h.onState(state, { rtt: this.rtt, retryIn, attempt: this.attempt, reason: this.reason, refusal: this.refusal });
   }
 }
 

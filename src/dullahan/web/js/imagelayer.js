@@ -28,6 +28,8 @@ import { drawRects } from "./images.js";
  * @property {number} [dpr]
  */
 
+/** @typedef {{canvas: HTMLCanvasElement, drawn: string}} CanvasEntry  what a canvas shows ("" if nothing yet) */
+
 /**
  * @param {Document} doc
  * @param {string} className
@@ -52,7 +54,7 @@ export class ImageLayer {
     this.doc = doc;
     this.below = layerElement(doc, "pimages below");
     this.above = layerElement(doc, "pimages above");
-    /** @type {Map<HTMLElement, Array<{canvas: HTMLCanvasElement, drawn: string}>>} */
+    /** @type {Map<HTMLElement, CanvasEntry[]>} */
     this.canvases = new Map([[this.below, []], [this.above, []]]);
   }
 
@@ -98,41 +100,73 @@ export class ImageLayer {
   }
 
   /**
+   * Draw one layer's rectangles. A canvas already showing a rectangle keeps showing it (moved into place in
+   * the drawing order, never redrawn): when a picture below goes away, the ones above it cost nothing.
    * @param {HTMLElement} layer
    * @param {DrawRect[]} rects   in drawing order
    * @param {ImageSource} images
    * @param {number} dpr
    */
   draw(layer, rects, images, dpr) {
-    const list = /** @type {Array<{canvas: HTMLCanvasElement, drawn: string}>} */ (this.canvases.get(layer));
-    while (list.length > rects.length) /** @type {{canvas: HTMLCanvasElement}} */ (list.pop()).canvas.remove();
-    rects.forEach((r, i) => {
-      let entry = list[i];
-      if (!entry) {
-        const canvas = this.doc.createElement("canvas");
-        canvas.style.position = "absolute";
-        layer.appendChild(canvas);
-        entry = { canvas, drawn: "" };
-        list.push(entry);
-      }
-      const signature = `${r.key} ${r.dx} ${r.dy} ${r.dw} ${r.dh} ${r.sx} ${r.sy} ${r.sw} ${r.sh} ${dpr}`;
-      if (entry.drawn === signature) return;
-      const source = images.get(r.key);
-      if (!source) return;
-      const c = entry.canvas;
-      c.dataset.key = r.key;
-      c.style.left = `${r.dx}px`;
-      c.style.top = `${r.dy}px`;
-      c.style.width = `${r.dw}px`;
-      c.style.height = `${r.dh}px`;
-      c.width = Math.max(1, Math.round(r.dw * dpr));
-      c.height = Math.max(1, Math.round(r.dh * dpr));
-      const ctx = c.getContext("2d");
-      if (!ctx) return;
-      ctx.clearRect(0, 0, c.width, c.height);
-      ctx.drawImage(source, r.sx, r.sy, r.sw, r.sh, 0, 0, c.width, c.height);
-      entry.drawn = signature;
+    const old = /** @type {CanvasEntry[]} */ (this.canvases.get(layer));
+    /** @type {Map<string, CanvasEntry[]>} */
+    const bySignature = new Map();
+    for (const entry of old) {
+      const same = bySignature.get(entry.drawn);
+      if (same) same.push(entry);
+      else bySignature.set(entry.drawn, [entry]);
+    }
+    const signatures = rects.map((r) => `${r.key} ${r.dx} ${r.dy} ${r.dw} ${r.dh} ${r.sx} ${r.sy} ${r.sw} ${r.sh} ${dpr}`);
+    /** @type {Array<CanvasEntry | undefined>} */
+    const next = signatures.map((sig) => bySignature.get(sig)?.shift());
+    const kept = new Set(next);
+    const spare = old.filter((entry) => !kept.has(entry));
+    /** @type {CanvasEntry[]} */
+    const placed = rects.map((r, i) => {
+      const found = next[i];
+      if (found) return found;
+      const entry = spare.pop() ?? { canvas: this.newCanvas(), drawn: "" };
+      this.paint(entry, r, signatures[i], images, dpr);
+      return entry;
     });
+    for (const entry of spare) entry.canvas.remove();
+    placed.forEach((entry, i) => {
+      if (layer.children[i] !== entry.canvas) layer.insertBefore(entry.canvas, layer.children[i] ?? null);
+    });
+    this.canvases.set(layer, placed);
     layer.hidden = rects.length === 0;
+  }
+
+  /** @returns {HTMLCanvasElement} */
+  newCanvas() {
+    const canvas = this.doc.createElement("canvas");
+    canvas.style.position = "absolute";
+    return canvas;
+  }
+
+  /**
+   * @param {CanvasEntry} entry
+   * @param {DrawRect} r
+   * @param {string} signature
+   * @param {ImageSource} images
+   * @param {number} dpr
+   */
+  paint(entry, r, signature, images, dpr) {
+    const source = images.get(r.key);
+    const c = entry.canvas;
+    entry.drawn = "";
+    if (!source) return;
+    c.dataset.key = r.key;
+    c.style.left = `${r.dx}px`;
+    c.style.top = `${r.dy}px`;
+    c.style.width = `${r.dw}px`;
+    c.style.height = `${r.dh}px`;
+    c.width = Math.max(1, Math.round(r.dw * dpr));
+    c.height = Math.max(1, Math.round(r.dh * dpr));
+    const ctx = c.getContext("2d");
+    if (!ctx) return;
+    ctx.clearRect(0, 0, c.width, c.height);
+    ctx.drawImage(source, r.sx, r.sy, r.sw, r.sh, 0, 0, c.width, c.height);
+    entry.drawn = signature;
   }
 }

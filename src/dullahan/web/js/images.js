@@ -95,7 +95,7 @@ const PIXELS = 1 << 24;
 export function parsePlacement(raw) {
   if (!Array.isArray(raw) || raw.length !== 14) return null;
   const [key, col, row, cols, rows, x, y, w, h, sx, sy, sw, sh, z] = raw;
-  if (typeof key !== "string" || !/^[0-9a-f]{8,64}$/.test(key)) return null;
+  if (typeof key !== "string" || !KEY_PATTERN.test(key)) return null;
   if (!intIn(col, -CELLS, CELLS) || !intIn(row, -CELLS, CELLS) || !intIn(cols, 1, CELLS) || !intIn(rows, 1, CELLS)) {
     return null;
   }
@@ -261,53 +261,126 @@ export async function decodeImage(meta, bytes, limits = DEFAULT_LIMITS, api = br
 }
 
 /**
- * The decoded images a client holds, by key. It never evicts on its own: the server keeps a mirror of
- * it and says what to drop (as for rows), so a placement never names an image the client threw away.
- * `bytes` counts decoded RGBA, what the server's mirror bounds.
+ * An image the client holds: announced by an image message, decoded a moment later (or refused).
+ * @template B
+ * @typedef {object} HeldImage
+ * @property {ImageMeta} meta
+ * @property {B | null} bitmap    null while decoding, or when decoding failed
+ * @property {string | null} error why decoding failed
+ */
+
+/**
+ * The images a client holds, by key: decoded, being decoded, or refused by the decoder. It never evicts on
+ * its own: the server keeps a mirror of it and says what to drop (as for rows), so a placement never names
+ * an image the client threw away. `bytes` counts every held image as decoded RGBA, what the server's mirror
+ * bounds.
  * @template {{width: number, height: number, close(): void}} B
  */
 export class ImageCache {
   constructor() {
-    /** @type {Map<string, B>} */
+    /** @type {Map<string, HeldImage<B>>} */
     this.images = new Map();
     this.bytes = 0;
   }
 
   /**
-   * @param {string} key
+   * An image message arrived: the client holds its key from now on (it replaces one held under it).
+   * @param {ImageMeta} meta
+   * @returns {HeldImage<B>}
+   */
+  hold(meta) {
+    this.drop([meta.key]);
+    /** @type {HeldImage<B>} */
+    const entry = { meta, bitmap: null, error: null };
+    this.images.set(meta.key, entry);
+    this.bytes += meta.width * meta.height * 4;
+    return entry;
+  }
+
+  /**
+   * Its decoding finished. False (and the bitmap freed) when the image was dropped or replaced meanwhile.
+   * @param {HeldImage<B>} entry
    * @param {B} bitmap
    */
-  put(key, bitmap) {
-    this.drop([key]);
-    this.images.set(key, bitmap);
-    this.bytes += bitmap.width * bitmap.height * 4;
+  decoded(entry, bitmap) {
+    if (this.images.get(entry.meta.key) !== entry) {
+      bitmap.close();
+      return false;
+    }
+    entry.bitmap = bitmap;
+    return true;
+  }
+
+  /**
+   * Its decoding failed: it stays held (the server counts it) and draws nothing.
+   * @param {HeldImage<B>} entry
+   * @param {string} why
+   */
+  failed(entry, why) {
+    entry.error = why;
   }
 
   /** @param {string} key */
+  has(key) {
+    return this.images.has(key);
+  }
+
+  /**
+   * The decoded image, once it is.
+   * @param {string} key
+   */
   get(key) {
-    return this.images.get(key);
+    return this.images.get(key)?.bitmap ?? undefined;
   }
 
   /** @param {string} key */
   size(key) {
-    const b = this.images.get(key);
+    const b = this.get(key);
     return b ? { width: b.width, height: b.height } : undefined;
   }
 
   /** @param {Iterable<string>} keys */
   drop(keys) {
     for (const key of keys) {
-      const b = this.images.get(key);
-      if (!b) continue;
+      const entry = this.images.get(key);
+      if (!entry) continue;
       this.images.delete(key);
-      this.bytes -= b.width * b.height * 4;
-      b.close();
+      this.bytes -= entry.meta.width * entry.meta.height * 4;
+      entry.bitmap?.close();
     }
   }
 
   clear() {
     this.drop([...this.images.keys()]);
   }
+}
+
+// -- the binary image message ------------------------------------------------------------------------
+
+const MAX_HEADER_BYTES = 4096;
+const KEY_PATTERN = /^[0-9a-f]{8,64}$/;
+
+/**
+ * An image message from the server: `u32 big-endian header length, JSON header, image bytes`, header
+ * `{"t":"img","k":key,"m":"image/png","w":width,"h":height}`. Null when anything in it is malformed.
+ * @param {ArrayBuffer} buffer
+ * @returns {{meta: ImageMeta, bytes: Uint8Array<ArrayBuffer>} | null}
+ */
+export function parseImageMessage(buffer) {
+  if (buffer.byteLength < 4) return null;
+  const length = new DataView(buffer).getUint32(0);
+  if (length > MAX_HEADER_BYTES || 4 + length > buffer.byteLength) return null;
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(buffer, 4, length)));
+  } catch {
+    return null;
+  }
+  if (!header || typeof header !== "object" || header.t !== "img") return null;
+  const { k: key, m: mime, w: width, h: height } = header;
+  if (typeof key !== "string" || !KEY_PATTERN.test(key) || (mime !== "image/png" && mime !== "rgba")) return null;
+  if (!intIn(width, 1, MAX_IMAGE_DIMENSION) || !intIn(height, 1, MAX_IMAGE_DIMENSION)) return null;
+  return { meta: { key, mime, width, height }, bytes: new Uint8Array(buffer, 4 + length) };
 }
 
 // -- unicode placeholders in rows -----------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Input wiring: keyboard and IME (through a hidden textarea), paste and copy, mouse (reported to the
-// program or driving the selection), wheel and touch scrolling. Decisions live in keys.js; this module
-// only connects browser events to them.
+// program or driving the selection) and wheel scrolling. Decisions live in keys.js; this module only
+// connects browser events to them. Touch gestures are touch.js's.
 
-import { decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
+import { SelectionDrag } from "./dragselect.js";
+import { ALT, CTRL, decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
 import { MODE_MOUSE } from "./sync.js";
 
 /** @typedef {import("./keys.js").Action} Action */
@@ -24,10 +25,17 @@ import { MODE_MOUSE } from "./sync.js";
  * @property {(pane: number) => void} focusPane
  * @property {(pane: number, x: number, y: number, mode: "char" | "word" | "line") => void} selectStart
  * @property {(x: number, y: number) => void} selectMove
+ * @property {(pane: number, x: number, y: number) => void} selectExtend   Shift+click
+ * @property {(pane: number, delta: number) => void} scroll   move this page's view (rows; negative: older)
+ * @property {(e: KeyboardEvent) => boolean} prefixKey   the prefix key and copy mode took the key
+ * @property {(pane: number) => boolean} middleClick     a middle click in a pane was taken (paste)
+ * @property {(pane: number, x: number, y: number) => string | null} urlAt   a URL in the text under a cell
  * @property {() => boolean} selectEnd      true when a selection was made
  * @property {() => void} clearSelection
  * @property {() => boolean} overlayOpen
  * @property {Screen} screen
+ * @property {() => number} stickyMods      the key bar's armed modifiers (CTRL, ALT bits), used up by a key
+ * @property {(pane: number, text: string) => boolean} typed  text the key bar's modifiers turned into a key
  */
 
 const BUTTONS = /** @type {const} */ ([0, 1, 2, 3, 4]);
@@ -48,10 +56,11 @@ export class Input {
     this.reportedDrag = null;
     /** @type {string} the last reported motion cell */
     this.lastMotion = "";
-    this.selecting = false;
+    this.drag = new SelectionDrag({
+      screen: host.screen, selectStart: host.selectStart, selectExtend: host.selectExtend, selectMove: host.selectMove,
+      selectEnd: host.selectEnd, scroll: host.scroll,
+    });
     this.suppressClick = false;
-    this.touchY = /** @type {number | null} */ (null);
-    this.touchAcc = 0;
     const doc = document;
     doc.addEventListener("keydown", (e) => this.onKeyDown(e), true);
     doc.addEventListener("keyup", (e) => this.onKeyUp(e), true);
@@ -69,9 +78,6 @@ export class Input {
       if (this.reportsMouse(e)) e.preventDefault();
     });
     root.addEventListener("click", (e) => this.onClick(e), true);
-    root.addEventListener("touchstart", (e) => this.onTouchStart(e), { passive: true });
-    root.addEventListener("touchmove", (e) => this.onTouchMove(e), { passive: false });
-    root.addEventListener("touchend", () => { this.touchY = null; }, { passive: true });
     // Clicks on the chrome (tabs, buttons) give the keyboard back to the terminal afterwards.
     doc.addEventListener("mouseup", (e) => {
       if (!host.overlayOpen() && !this.isFormField(e.target) && !this.isFormField(document.activeElement)) this.focus();
@@ -99,6 +105,11 @@ export class Input {
       return;
     }
     if (this.composing || e.isComposing) return;
+    if (host.prefixKey(e)) {
+      e.preventDefault();
+      e.stopPropagation();
+      return;
+    }
     const d = decideKey(e, host.keyContext());
     if (d.kind === "ignore") return;
     if (d.kind === "browser") {
@@ -126,7 +137,9 @@ export class Input {
     // A modifier alone is sent too (kitty-protocol programs may ask for it); the server does not jump a
     // scrolled-back view to the live screen for modifiers or releases, only for keys that type.
     if (!isModifierKey(e.key)) host.clearSelection();
-    host.send(keyMessage(e, pane, e.repeat ? "repeat" : "press"));
+    const sticky = isModifierKey(e.key) ? 0 : host.stickyMods();
+    const ev = sticky ? { ...keyFields(e), ctrlKey: e.ctrlKey || Boolean(sticky & CTRL), altKey: e.altKey || Boolean(sticky & ALT) } : e;
+    host.send(keyMessage(ev, pane, e.repeat ? "repeat" : "press"));
     this.sent.add(e.code || e.key);
   }
 
@@ -197,6 +210,7 @@ export class Input {
       return;
     }
     this.host.clearSelection();
+    if (this.host.typed(pane, text)) return;
     for (let i = 0; i < text.length; i += 60000) this.host.send({ t: "text", p: pane, d: text.slice(i, i + 60000) });
   }
 
@@ -258,22 +272,20 @@ export class Input {
       document.addEventListener("mouseup", up, true);
       return;
     }
+    if (e.button === 1 && this.host.middleClick(paneId)) {
+      // Linux browsers paste their own primary selection on the middle button's release: not this time.
+      const up = (/** @type {MouseEvent} */ ev) => {
+        if (ev.button !== 1) return;
+        ev.preventDefault();
+        document.removeEventListener("mouseup", up, true);
+      };
+      document.addEventListener("mouseup", up, true);
+      return;
+    }
     if (e.button !== 0) return;
-    const mode = e.detail >= 3 ? "line" : e.detail === 2 ? "word" : "char";
-    this.host.selectStart(paneId, hit.x, hit.y, mode);
-    this.selecting = true;
-    const move = (/** @type {MouseEvent} */ ev) => {
-      const h = this.host.screen.cellAt(ev.clientX, ev.clientY, paneId);
-      if (h) this.host.selectMove(h.x, h.y);
-    };
-    const up = () => {
-      document.removeEventListener("mousemove", move, true);
-      document.removeEventListener("mouseup", up, true);
-      this.selecting = false;
-      if (this.host.selectEnd() && mode === "char") this.suppressClick = true;
-    };
-    document.addEventListener("mousemove", move, true);
-    document.addEventListener("mouseup", up, true);
+    this.drag.begin(e, paneId, hit.x, hit.y, (made, mode) => {
+      if (made && mode === "char") this.suppressClick = true;
+    });
   }
 
   /**
@@ -292,18 +304,31 @@ export class Input {
 
   /** Motion without a button (reported only when the program asked for any-motion tracking). @param {MouseEvent} e */
   onHover(e) {
-    if (this.reportedDrag || this.selecting || e.buttons !== 0 || !this.reportsMouse(e)) return;
+    if (this.reportedDrag || this.drag.active || e.buttons !== 0 || !this.reportsMouse(e)) return;
     const hit = this.host.screen.cellAt(e.clientX, e.clientY);
     if (hit) this.reportMotion(e, hit.pane.id, null);
   }
 
-  /** Links open on a plain click; not at the end of a drag, and not when the program gets the mouse. @param {MouseEvent} e */
+  /**
+   * Links open on a plain click; not at the end of a drag, and not when the program gets the mouse. A URL
+   * found in the text is read across the rows it wraps over, so the whole of it opens.
+   * @param {MouseEvent} e
+   */
   onClick(e) {
-    const a = /** @type {HTMLElement} */ (e.target).closest("a");
-    if (!a) return;
+    const a = /** @type {HTMLAnchorElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("a"));
     if (this.suppressClick) {
-      e.preventDefault();
+      if (a) e.preventDefault();
       this.suppressClick = false;
+      return;
+    }
+    if (a && !a.classList.contains("auto")) return;
+    if (e.button !== 0 || e.shiftKey || this.reportsMouse(e)) return;
+    const hit = this.host.screen.cellAt(e.clientX, e.clientY);
+    const url = hit ? this.host.urlAt(hit.pane.id, hit.x, hit.y) : null;
+    if (a) {
+      if (url) a.href = url;
+    } else if (url) {
+      window.open(url, "_blank", "noopener,noreferrer");
     }
   }
 
@@ -317,40 +342,11 @@ export class Input {
     const [rows, rest] = wheelRows(this.wheelAcc, e.deltaY, e.deltaMode, this.host.screen.cellH * this.host.screen.scale, st?.rows ?? 24);
     this.wheelAcc = rest;
     if (rows === 0) return;
-    if (e.shiftKey) {
-      this.host.send({ t: "scroll", p: hit.pane.id, delta: -rows });
+    if (e.shiftKey || this.drag.active) {   // during a selection drag the view scrolls and the selection follows
+      this.host.send({ t: "scroll", p: hit.pane.id, delta: rows });   // rows < 0: the wheel went up, older rows
     } else {
       this.host.send({ t: "wheel", p: hit.pane.id, dy: rows, dx: 0, x: hit.x, y: hit.y, m: modsOf(e) });
     }
-  }
-
-  // -- touch (phones: swipe to scroll the scrollback) -----------------------------------------------
-  /** @param {TouchEvent} e */
-  onTouchStart(e) {
-    this.touchY = e.touches.length === 1 ? e.touches[0].clientY : null;
-    this.touchAcc = 0;
-  }
-
-  /** @param {TouchEvent} e */
-  onTouchMove(e) {
-    if (this.touchY === null || e.touches.length !== 1) return;
-    const y = e.touches[0].clientY;
-    const hit = this.host.screen.cellAt(e.touches[0].clientX, y);
-    if (!hit) return;
-    const root = this.host.screen.root;
-    // Let the page scroll natively while the grid itself is taller than the screen.
-    if (root.scrollHeight > root.clientHeight + 1) {
-      const atTop = root.scrollTop <= 0;
-      if (!(atTop && y > this.touchY)) {
-        this.touchY = y;
-        return;
-      }
-    }
-    e.preventDefault();
-    const [rows, rest] = wheelRows(this.touchAcc, this.touchY - y, 0, this.host.screen.cellH * this.host.screen.scale, 24);
-    this.touchAcc = rest;
-    this.touchY = y;
-    if (rows !== 0) this.host.send({ t: "scroll", p: hit.pane.id, delta: -rows });
   }
 
   /** @param {boolean} on */
@@ -359,4 +355,12 @@ export class Input {
     const st = pane !== null ? this.host.paneState(pane) : undefined;
     if (pane !== null && st && st.modes & 8 && this.host.isMaster()) this.host.send({ t: "focus", p: pane, on });
   }
+}
+
+/**
+ * The fields of a KeyboardEvent that a key message carries (a copy, to add modifiers to).
+ * @param {KeyboardEvent} e
+ */
+function keyFields(e) {
+  return { key: e.key, code: e.code, shiftKey: e.shiftKey, ctrlKey: e.ctrlKey, altKey: e.altKey, metaKey: e.metaKey };
 }

@@ -26,7 +26,7 @@ const MAX_KEY_FIELD = 32;
 /**
  * @typedef {"copy" | "copy-clear" | "help" | "settings" | "new-window" | "prev-window" | "next-window" | "focus-left" |
  *   "focus-right" | "focus-up" | "focus-down" | "scroll-page-up" | "scroll-page-down" | "scroll-top" |
- *   "scroll-bottom" | "close-overlay"} Action
+ *   "scroll-bottom" | "close-overlay" | "search"} Action
  */
 
 /**
@@ -56,6 +56,7 @@ export const SHORTCUTS = /** @type {const} */ ([
   ["ArrowDown", "focus-down", "Ctrl+Shift+↓", "Focus the pane below"],
   ["Home", "scroll-top", "Ctrl+Shift+Home", "Scroll to the top of the scrollback"],
   ["End", "scroll-bottom", "Ctrl+Shift+End", "Back to the live screen"],
+  ["KeyF", "search", "Ctrl+Shift+F", "Search the scrollback (Enter: older match, Shift+Enter: newer, Escape: close)"],
 ]);
 
 /** Help lines that are not Ctrl+Shift+<code> shortcuts. */
@@ -66,6 +67,11 @@ export const OTHER_KEYS = [
   ["Shift+PageUp / Shift+PageDown", "Scroll back / forward (not on the alternate screen)"],
   ["Shift+drag", "Select text even when the program uses the mouse"],
   ["Double-click / triple-click", "Select a word / a line"],
+  ["Shift+click", "Extend the selection to here"],
+  ["Drag past the top or bottom, or wheel while dragging", "Select beyond the screen (the view scrolls along)"],
+  ["Middle click", "Paste the selection (an option in Settings)"],
+  ["Right click", "Copy, paste, open a link, search (Shift+right click: the browser's menu)"],
+  ["Click a URL", "Open it in a new tab (http, https and OSC 8 links)"],
   ["Wheel", "Scroll this browser's own view of the scrollback"],
   ["Escape", "Close a dialog"],
   ["Ctrl+W, Ctrl+T, Ctrl+N", "Kept by the browser (a page cannot have them); install the page as an app to free them"],

@@ -5,19 +5,30 @@
 // tab that draws slowly (or not at all, in the background) acknowledges slowly and the server coalesces.
 
 import { Connection, socketUrl } from "./connection.js";
+import { FindBar } from "./findbar.js";
 import { Input } from "./input.js";
+import { decodeImage } from "./images.js";
 import { fitCells, neighbour, sizesFromDivider } from "./layout.js";
+import { urlAt } from "./links.js";
 import { ClipboardBridge } from "./clipboard.js";
+import { ContextMenu } from "./menu.js";
+import { viewTop } from "./search.js";
 import { Selector } from "./selection.js";
 import { loadSettings, sanitize, saveSettings } from "./settings.js";
+import { Phone } from "./phone.js";
 import { StyleRules, themeByName, themeVariables } from "./style.js";
 import { activeWindow, MODE_ALT_SCREEN, Replica } from "./sync.js";
 import { Ui } from "./ui.js";
 import { measureCell, Screen } from "./view.js";
+import { Workspace } from "./workspace.js";
 
 /** @typedef {import("./settings.js").Settings} Settings */
 /** @typedef {import("./keys.js").Action} Action */
 /** @typedef {import("./layout.js").Divider} Divider */
+/** @typedef {import("./pane.js").PaneAction} PaneAction */
+
+/** The most answers one copy may take (each holds up to 2000 rows). */
+const MAX_COPY_ANSWERS = 1000;
 
 const NARROW_QUERY = "(max-width: 600px)";
 
@@ -51,6 +62,13 @@ export class App {
     this.firstLayout = true;
     this.narrowQuery = matchMedia(NARROW_QUERY);
     this.lightQuery = matchMedia("(prefers-color-scheme: light)");
+    /** @type {Map<number, {resolve: (result: any) => void, reject: (error: any) => void}>} commands awaiting answers */
+    this.requests = new Map();
+    this.requestSeq = 0;
+    /** @type {{generation: number, promise: Promise<string>} | null} the server's text of the selection, on its way */
+    this.selectionFetch = null;
+    /** What was selected last (middle click pastes it, as X's primary selection). */
+    this.lastSelected = "";
     this.framesRendered = 0;
     /** When the first frame was drawn (ms since the page started loading). */
     this.firstRenderAt = 0;
@@ -63,13 +81,15 @@ export class App {
       styles: this.replica.styles,
       lines: (id) => this.replica.lines(id),
       paneAction: (action, pane) => this.paneAction(action, pane),
+      scroll: (pane, delta) => this.conn.send({ t: "scroll", p: pane, delta }),
       cursorPrefs: () => this.settings,
+      images: this.replica.images,
+      pageCell: () => this.pageCell(),
     }, {
       dividerMoved: (d, pos, done) => this.dividerMoved(d, pos, done),
       canDrag: () => this.isMaster(),
     });
-    this.selector = new Selector((id) => this.replica.panes.get(id), (id) => this.replica.lines(id),
-      (id, r) => this.screen.panes.get(id)?.showSelection(r));
+    this.selector = new Selector((id) => this.selectionView(id), (id, r) => this.screen.panes.get(id)?.showSelection(r));
     this.ui = new Ui({
       command: (name, args) => this.command(name, args),
       requestMaster: () => this.conn.send({ t: "request_master" }),
@@ -77,16 +97,22 @@ export class App {
       applySettings: (s) => this.applySettings(s),
       settings: () => this.settings,
       refocus: () => this.input.focus(),
+      newPane: () => this.splitActive(null),
     });
     this.conn = new Connection(socketUrl(location), {
       onHello: (m) => this.onHello(m),
       onFrame: (m) => this.onFrame(m),
+      onImage: (meta, bytes) => this.onImage(meta, bytes),
       onRole: (m) => this.onRole(m),
       onError: (m) => this.onError(m),
+      onResult: (m) => this.onResult(m),
       onState: (state, d) => {
         if (state === "signed-out" && this.connState !== "signed-out") {
           this.ui.toast("Signed out", "The server no longer accepts this session (its tokens were rotated?). "
             + "Open the URL printed by 'dullahan url' to sign in again.", "error");
+        }
+        if (state === "refused" && this.connState !== "refused" && d.refusal) {
+          this.ui.toast(d.refusal.title, d.refusal.text, "error");
         }
         this.connState = state;
         this.ui.setConnection(state, d);
@@ -107,12 +133,7 @@ export class App {
       isMaster: () => this.isMaster(),
       send: (msg) => this.conn.send(msg),
       action: (a) => this.action(a),
-      keyContext: () => ({
-        mac: /Mac|iPhone|iPad/.test(navigator.platform),
-        hasSelection: this.selector.text !== "",
-        altScreen: Boolean((this.activeState()?.modes ?? 0) & MODE_ALT_SCREEN),
-        overlay: this.ui.openOverlay !== null,
-      }),
+      keyContext: () => this.keyContext(),
       paste: (text) => {
         this.selector.clear();
         this.clipboard.paste(text);
@@ -123,11 +144,86 @@ export class App {
       focusPane: (id) => this.focusPane(id),
       selectStart: (p, x, y, mode) => this.selector.start(p, x, y, mode),
       selectMove: (x, y) => this.selector.move(x, y),
-      selectEnd: () => this.selector.end(),
+      selectExtend: (p, x, y) => this.selector.extend(p, x, y),
+      selectEnd: () => {
+        const made = this.selector.end();
+        if (made) this.selectionMade();
+        return made;
+      },
+      scroll: (pane, delta) => this.conn.send({ t: "scroll", p: pane, delta }),
+      prefixKey: (e) => /** @type {boolean} */ (this.workspace.onKey(e)),
+      middleClick: () => this.middleClick(),
+      urlAt: (pane, x, y) => {
+        const st = this.replica.panes.get(pane);
+        return st ? urlAt(this.replica.lines(pane), st.cols, x, y) : null;
+      },
       clearSelection: () => this.selector.clear(),
       overlayOpen: () => this.ui.openOverlay !== null,
       screen: this.screen,
+      stickyMods: () => this.phone.keyMods(),
+      typed: (pane, text) => this.phone.typed(pane, text),
     }, ta);
+    this.phone = new Phone({
+      send: (msg) => this.conn.send(msg),
+      isMaster: () => this.isMaster(),
+      attached: () => this.conn.open,
+      activePane: () => this.activePane(),
+      layout: () => this.replica.layout,
+      paneState: (id) => this.replica.panes.get(id),
+      screen: this.screen,
+      selector: this.selector,
+      copy: (text) => this.clipboard.write(text),
+      paste: (text) => {
+        this.selector.clear();
+        this.clipboard.paste(text);
+      },
+      settings: () => this.settings,
+      applySettings: (s) => this.applySettings(s),
+      toast: (title, body, kind) => this.ui.toast(title, body, kind),
+      focusPane: (id) => this.focusPane(id),
+      refused: () => this.ui.refused(),
+      relayout: () => this.applyLayout(),
+      narrow: () => this.narrowQuery.matches,
+      refocus: () => this.input.focus(),
+    });
+    this.findbar = new FindBar({
+      request: (name, args) => this.request(name, args),
+      activePane: () => this.activePane(),
+      paneState: (id) => this.replica.panes.get(id),
+      paneView: (id) => this.screen.panes.get(id),
+      send: (msg) => this.conn.send(msg),
+      refocus: () => this.input.focus(),
+    });
+    this.workspace = new Workspace({
+      prefixSetting: () => this.settings.prefixKey,
+      command: (name, args) => this.command(name, args),
+      layout: () => this.replica.layout,
+      activePane: () => this.activePane(),
+      paneState: (id) => this.replica.panes.get(id),
+      focusPane: (id) => this.focusPane(id),
+      send: (msg) => this.conn.send(msg),
+      isMaster: () => this.isMaster(),
+      refused: () => this.ui.refused(),
+      action: (a) => this.action(a),
+      keyContext: () => this.keyContext(),
+      overlayOpen: () => this.ui.openOverlay !== null,
+      renameWindow: (id) => this.ui.renameWindow(id),
+      openSearch: () => this.findbar.open(),
+      searchStep: (step) => this.findbar.step(step),
+      closeSearch: () => this.findbar.close(),
+      screen: this.screen,
+    });
+    this.menu = new ContextMenu({
+      root: this.screen.root,
+      hasSelection: () => this.selector.hasSelection(),
+      copy: () => this.copy(true),
+      paste: () => this.pasteClipboard(),
+      isMaster: () => this.isMaster(),
+      linkAt: (e) => this.linkAt(e),
+      copyText: (text) => this.clipboard.write(text),
+      openSearch: () => this.findbar.open(),
+      refocus: () => this.input.focus(),
+    });
   }
 
   start() {
@@ -151,6 +247,7 @@ export class App {
     addEventListener("focus", () => this.markFocus());
     addEventListener("blur", () => this.markFocus());
     this.ui.setRole("view", false);
+    this.phone.start();
     this.conn.start();
     this.input.focus();
   }
@@ -173,6 +270,16 @@ export class App {
     return id === null ? undefined : this.replica.panes.get(id);
   }
 
+  /** @returns {import("./keys.js").KeyContext} */
+  keyContext() {
+    return {
+      mac: /Mac|iPhone|iPad/.test(navigator.platform),
+      hasSelection: this.selector.hasSelection(),
+      altScreen: Boolean((this.activeState()?.modes ?? 0) & MODE_ALT_SCREEN),
+      overlay: this.ui.openOverlay !== null,
+    };
+  }
+
   // -- connection events -------------------------------------------------------------------------
   /** @param {any} m */
   onHello(m) {
@@ -183,6 +290,9 @@ export class App {
     this.lastApplied = 0;
     this.lastAcked = 0;
     this.resyncing.clear();
+    // Answers to the old connection's commands never come.
+    for (const r of this.requests.values()) r.reject({ code: "disconnected", msg: "the connection was replaced" });
+    this.requests.clear();
     this.clientId = m.client;
     if (m.limits && typeof m.limits === "object") this.limits = { ...this.limits, ...m.limits };
     // A resumed page keeps its role; only a real change is worth a word (and only if someone else drives).
@@ -190,6 +300,27 @@ export class App {
     this.setRole(m.role, Boolean(m.can_master), lost);
     this.lastResize = "";
     this.firstLayout = true;
+    this.tellRestart(m.restart);
+  }
+
+  /**
+   * Say once, in a page that was already connected, that the server it comes back to continues an earlier one.
+   * @param {any} notice  the hello's `restart`: {kind, from, to, at}
+   */
+  tellRestart(notice) {
+    if (!notice || typeof notice !== "object" || !this.conn.resumed) return;
+    const seen = safeSession()?.getItem("dullahan.restart");
+    if (seen === String(notice.at)) return;
+    safeSession()?.setItem("dullahan.restart", String(notice.at));
+    const versions = notice.from && notice.from !== notice.to ? `version ${notice.from} → ${notice.to}` : `version ${notice.to}`;
+    if (notice.kind === "restart") this.ui.toast(`Server restarted (${versions})`, "Every shell kept running.", "info");
+    else if (notice.kind === "crash") {
+      this.ui.toast(`Server recovered after a crash (${versions})`, "The shells kept running; what they printed "
+        + "in the last seconds before the crash may be missing from the screens.", "warn");
+    } else if (notice.kind === "reboot") {
+      this.ui.toast("Session restored after a reboot", "Windows, layouts and screens are back; each pane runs a "
+        + "new shell in its last directory.", "warn");
+    }
   }
 
   /** @param {any} m */
@@ -215,7 +346,23 @@ export class App {
   }
 
   /** @param {any} m */
+  onResult(m) {
+    const waiting = this.requests.get(m.id);
+    if (!waiting) return;
+    this.requests.delete(m.id);
+    waiting.resolve(m.result);
+  }
+
+  /** @param {any} m */
   onError(m) {
+    const waiting = typeof m.id === "number" ? this.requests.get(m.id) : undefined;
+    if (waiting) {
+      // Whoever awaited the command handles its failure (a view-only client's refusal still shows).
+      this.requests.delete(m.id);
+      waiting.reject(m);
+      if (m.code === "not_master") this.ui.refused();
+      return;
+    }
     const code = String(m.code ?? "");
     if (code === "not_master") {
       this.ui.refused();
@@ -230,7 +377,10 @@ export class App {
   onFrame(frame) {
     try {
       const res = this.replica.apply(frame);
-      if (res.layout) this.layoutDirty = true;
+      if (res.layout) {
+        this.layoutDirty = true;
+        this.workspace.noteLayout();
+      }
       for (const id of res.panes) this.dirty.add(id);
       for (const id of res.panes) if (!res.holes.includes(id)) this.resyncing.delete(id);
       for (const id of res.holes) this.resync(id);
@@ -247,6 +397,24 @@ export class App {
     }
     this.lastApplied = Number(frame.n) || this.lastApplied;
     this.scheduleRender();
+  }
+
+  /**
+   * An image message: the image is held at once (the frames after it may place it), drawn once decoded.
+   * Decoded only as image data, its sizes checked first (images.js `decodeImage`).
+   * @param {import("./images.js").ImageMeta} meta
+   * @param {Uint8Array<ArrayBuffer>} bytes
+   */
+  onImage(meta, bytes) {
+    const entry = this.replica.applyImage(meta);
+    decodeImage(meta, bytes).then((bitmap) => {
+      if (!this.replica.images.decoded(entry, bitmap)) return;
+      for (const [id, st] of this.replica.panes) if (st.img.some((p) => p.key === meta.key)) this.dirty.add(id);
+      this.scheduleRender();
+    }, (/** @type {unknown} */ e) => {
+      this.replica.images.failed(entry, String(e));
+      console.error("image not shown", meta.key, e);
+    });
   }
 
   /** @param {number} pane */
@@ -281,13 +449,16 @@ export class App {
           console.error("pane render failed", e);
         }
         this.selector.paneChanged(id);
+        this.findbar.paint(id);
       }
+      if (this.dirty.size) this.input.drag.follow();
       this.dirty.clear();
       const title = this.activeState()?.title;
       const want = (this.bellWhileHidden ? "🔔 " : "") + (title ? `${title} — Dullahan` : "Dullahan");
       if (document.title !== want) document.title = want;
       this.markFocus();
       this.placeTextarea();
+      this.phone.afterRender();
       if (this.framesRendered++ === 0) this.firstRenderAt = performance.now();
     } catch (e) {
       console.error("render failed", e);
@@ -303,7 +474,7 @@ export class App {
     if (this.pendingFocus && activeWindow(layout)?.active === this.pendingFocus.pane) this.pendingFocus = null;
     this.ui.setLayout(layout);
     const win = activeWindow(layout);
-    this.screen.setWindow(win, this.narrowQuery.matches);
+    this.screen.setWindow(win, this.narrowQuery.matches, this.phone.shownPane(win));
     document.body.classList.toggle("narrow", this.narrowQuery.matches);
     for (const id of this.screen.panes.keys()) this.dirty.add(id);
     for (const [id, pv] of this.screen.panes) {
@@ -311,6 +482,9 @@ export class App {
       if (st) pv.update(st);
     }
     if (this.selector.sel && !this.screen.panes.has(this.selector.sel.pane)) this.selector.clear();
+    this.phone.layoutChanged();
+    this.findbar.layoutChanged((id) => this.screen.panes.has(id));
+    this.workspace.show();
     this.scheduleResize(this.firstLayout ? 0 : 100);
     this.firstLayout = false;
   }
@@ -340,6 +514,7 @@ export class App {
       this.screen.setCell(w, h);
       this.scheduleResize(100);
       this.placeTextarea();
+      this.redrawImages();
     }
   }
 
@@ -347,8 +522,23 @@ export class App {
     const q = matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
     q.addEventListener("change", () => {
       this.measure();
+      this.redrawImages();
       this.watchPixelRatio();
     }, { once: true });
+  }
+
+  /**
+   * The page's cell size (CSS px) and pixel ratio, what images are drawn at.
+   * @returns {{w: number, h: number, dpr: number}}
+   */
+  pageCell() {
+    return { w: this.screen.cellW, h: this.screen.cellH, dpr: window.devicePixelRatio || 1 };
+  }
+
+  /** Images are drawn at the page's cell size and pixel ratio: a change redraws every pane's. */
+  redrawImages() {
+    for (const id of this.screen.panes.keys()) this.dirty.add(id);
+    this.scheduleRender();
   }
 
   /** @param {number} delay ms */
@@ -360,13 +550,21 @@ export class App {
     }, delay);
   }
 
-  /** The master sizes the active window to its viewport (deduplicated: no resize loops). */
+  /**
+   * The master sizes the active window to its viewport (deduplicated: no resize loops); on a phone, so
+   * that the pane it shows fills the screen.
+   */
   sendResize() {
-    if (!this.isMaster() || this.narrowQuery.matches || !this.conn.open) return;
+    if (!this.isMaster() || !this.conn.open) return;
     const win = activeWindow(this.replica.layout);
     if (!win) return;
     const root = this.screen.root;
-    const [cols, rows] = fitCells(root.clientWidth, root.clientHeight, this.screen.cellW, this.screen.cellH);
+    let [cols, rows] = fitCells(root.clientWidth, root.clientHeight, this.screen.cellW, this.screen.cellH);
+    if (this.narrowQuery.matches) {
+      const size = this.phone.windowSize(win, cols, rows);
+      if (!size) return;
+      [cols, rows] = size;
+    }
     const key = `${win.id}:${cols}:${rows}`;
     if (win.cols === cols && win.rows === rows) {
       this.lastResize = key;
@@ -405,6 +603,35 @@ export class App {
     if (!this.isMaster()) this.ui.refused();
   }
 
+  /**
+   * A command whose answer is wanted: resolves with its result, rejects with the server's error (`code`, `msg`).
+   * @param {string} name
+   * @param {object} [args]
+   * @returns {Promise<any>}
+   */
+  request(name, args = {}) {
+    const id = ++this.requestSeq;
+    return new Promise((resolve, reject) => {
+      if (!this.conn.send({ t: "cmd", c: name, a: args, id })) {
+        reject({ code: "disconnected", msg: "not connected" });
+        return;
+      }
+      this.requests.set(id, { resolve, reject });
+    });
+  }
+
+  /**
+   * Split the focused pane: `direction`, or (null) along its longer side on the screen.
+   * @param {"right" | "down" | null} direction
+   */
+  splitActive(direction) {
+    const pane = this.activePane();
+    const st = this.activeState();
+    if (pane === null) return;
+    const dir = direction ?? (st && st.cols * this.screen.cellW >= st.rows * this.screen.cellH * 1.6 ? "right" : "down");
+    this.command("split-window", { direction: dir, target: pane });
+  }
+
   /** @param {number} id */
   focusPane(id) {
     if (id === this.activePane() || !this.isMaster()) return;
@@ -415,7 +642,7 @@ export class App {
   }
 
   /**
-   * @param {"resync" | "close" | "respawn" | "bottom" | "focus"} action
+   * @param {PaneAction} action
    * @param {number} pane
    */
   paneAction(action, pane) {
@@ -428,6 +655,9 @@ export class App {
     else if (action === "respawn") this.command("respawn", { pane });
     else if (action === "bottom") this.conn.send({ t: "scroll", p: pane, to: "bottom" });
     else if (action === "focus") this.focusPane(pane);
+    else if (action === "split-right" || action === "split-down") {
+      this.command("split-window", { direction: action === "split-right" ? "right" : "down", target: pane });
+    } else if (action === "zoom") this.command("resize-pane", { target: pane, zoom: true });
     if (action !== "focus") this.input.focus();
   }
 
@@ -442,7 +672,11 @@ export class App {
       case "copy-clear": this.copy(false); break;
       case "help": this.ui.toggle(this.ui.help); break;
       case "settings": this.ui.showSettings(); break;
-      case "new-window": this.ui.showPicker(); break;
+      case "new-window":
+        if (this.isMaster()) this.ui.showPicker();
+        else this.ui.refused();
+        break;
+      case "search": this.findbar.open(); break;
       case "close-overlay": this.ui.close(); break;
       case "prev-window":
       case "next-window": {
@@ -471,12 +705,105 @@ export class App {
   }
 
   // -- clipboard and selection -------------------------------------------------------------------
-  /** @param {boolean} keep  keep the selection (Ctrl+Shift+C) or clear it (Ctrl+C) */
-  copy(keep) {
-    const text = this.selector.text;
-    if (!text) return;
-    this.clipboard.write(text);
-    if (!keep) this.selector.clear();
+  /**
+   * What the selector needs of a pane: the history row its view starts at, its rows and their ids.
+   * @param {number} id
+   * @returns {import("./selection.js").View | undefined}
+   */
+  selectionView(id) {
+    const st = this.replica.panes.get(id);
+    return st ? { top: viewTop(st), lines: this.replica.lines(id), ids: st.ids, cols: st.cols } : undefined;
+  }
+
+  /**
+   * Copy the selection; a selection reaching beyond the rows this page holds is copied with the server's text.
+   * @param {boolean} keep  keep the selection (Ctrl+Shift+C) or clear it (Ctrl+C)
+   */
+  async copy(keep) {
+    const sel = this.selector;
+    if (!sel.hasSelection()) return;
+    const generation = sel.generation;
+    let text = sel.text;
+    if (!text) {
+      try {
+        text = await this.selectionText();
+      } catch (e) {
+        this.ui.toast("Copy failed", String(/** @type {any} */ (e)?.msg ?? e), "error");
+        return;
+      }
+    }
+    if (text) this.clipboard.write(text);
+    if (!keep && sel.generation === generation) sel.clear();
+  }
+
+  /** The selection's text, asked of the server (`copy-text`, answer after answer) when the page lacks rows. */
+  selectionText() {
+    const ask = this.selector.needsServer();
+    if (!ask) return Promise.resolve(this.selector.text);
+    if (this.selectionFetch?.generation === ask.generation) return this.selectionFetch.promise;
+    const fetch = async () => {
+      let text = "";
+      /** @type {[number, number]} rows and columns as the server takes them */
+      let start = [ask.start[1], ask.start[0]];
+      const end = [ask.end[1], ask.end[0]];
+      for (let i = 0; i < MAX_COPY_ANSWERS; i++) {
+        const r = await this.request("copy-text", { target: ask.pane, start, end });
+        text += String(r.text ?? "");
+        if (!r.more || !Array.isArray(r.next)) break;
+        start = [Number(r.next[0]), Number(r.next[1])];
+      }
+      this.selector.setServerText(ask.generation, text);
+      if (this.selector.generation === ask.generation) this.lastSelected = text;
+      return text;
+    };
+    const promise = fetch();
+    this.selectionFetch = { generation: ask.generation, promise };
+    return promise;
+  }
+
+  /** A selection was just made: fetch its text if the page lacks rows of it; copy it when the setting says so. */
+  selectionMade() {
+    if (this.selector.text) this.lastSelected = this.selector.text;
+    else this.selectionText().catch(() => {});
+    if (this.settings.copyOnSelect) void this.copy(true);
+  }
+
+  /** Middle click: paste what was selected last (X's primary selection), when the setting allows. */
+  middleClick() {
+    if (!this.settings.middleClickPaste) return false;
+    const text = this.selector.text || this.lastSelected;
+    if (text) {
+      this.selector.clear();
+      this.clipboard.paste(text);
+    }
+    return true;
+  }
+
+  /** Paste from the clipboard (the right-click menu): the browser may ask, or refuse. */
+  pasteClipboard() {
+    const refused = () => this.ui.toast("The browser did not allow reading the clipboard", "Paste with Ctrl+Shift+V.", "warn");
+    if (!navigator.clipboard?.readText) {
+      refused();
+      return;
+    }
+    navigator.clipboard.readText().then((text) => {
+      if (text) this.clipboard.paste(text);
+    }, refused);
+  }
+
+  /**
+   * The link under the pointer: an OSC 8 link's target or a URL in the text.
+   * @param {MouseEvent} e
+   */
+  linkAt(e) {
+    const a = /** @type {HTMLAnchorElement | null} */ (/** @type {HTMLElement} */ (e.target).closest?.("a.link"));
+    const hit = this.screen.cellAt(e.clientX, e.clientY);
+    if (hit && (!a || a.classList.contains("auto"))) {
+      const st = this.replica.panes.get(hit.pane.id);
+      const url = st ? urlAt(this.replica.lines(hit.pane.id), st.cols, hit.x, hit.y) : null;
+      if (url) return url;
+    }
+    return a ? a.href : null;
   }
 
   /**
@@ -497,6 +824,7 @@ export class App {
     root.setProperty("--font-size", `${this.settings.fontSize}px`);
     this.applyTheme();
     this.measure();
+    this.phone.settingsChanged(this.settings);
     for (const [id, pv] of this.screen.panes) {
       const st = this.replica.panes.get(id);
       if (st) pv.updateCursor(st);
@@ -510,6 +838,15 @@ export class App {
     for (const [k, v] of themeVariables(theme)) root.style.setProperty(k, v);
     root.dataset.theme = theme.name;
     root.classList.toggle("light", !theme.dark);
+  }
+}
+
+/** sessionStorage (this tab's), or null where the browser forbids it. */
+function safeSession() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
   }
 }
 

@@ -1,11 +1,15 @@
-// The DOM of one pane: its title bar, one element per row (spans per style run), the cursor, the
-// selection overlay, the "lines above" badge and the exit notice.
+// The DOM of one pane: its title bar (with the pane's buttons), one element per row (spans per style run),
+// its images (kitty graphics, drawn after the rows: imagelayer.js), the cursor, the selection and
+// search-match overlays, the scrollbar, the "lines above" badge and the exit notice.
 //
 // Rows are keyed by row id: a row whose id did not change is never touched, a row that moved (the
 // screen scrolled) is moved, not rebuilt. Everything from the terminal goes in as text (textContent,
-// text nodes); links only for http, https and mailto.
+// text nodes); links only for http, https and mailto, OSC 8 ones and URLs found in the text alike.
 
+import { ImageLayer } from "./imagelayer.js";
+import { mayHaveUrl, rowUrls } from "./links.js";
 import { cellAt, isPlain, rowPieces, safeHref } from "./rows.js";
+import { Scrollbar } from "./scrollbar.js";
 import { paneVariables } from "./style.js";
 
 /** @typedef {import("./sync.js").Row} Row */
@@ -13,14 +17,19 @@ import { paneVariables } from "./style.js";
 /** @typedef {import("./sync.js").Style} Style */
 /** @typedef {import("./style.js").StyleRules} StyleRules */
 
+/** @typedef {"resync" | "close" | "respawn" | "bottom" | "focus" | "split-right" | "split-down" | "zoom"} PaneAction */
+
 /**
  * What a pane needs from the app to draw and to act.
  * @typedef {object} PaneHost
  * @property {StyleRules} styleRules
  * @property {Map<number, Style>} styles
  * @property {(id: number) => Array<Row | undefined>} lines
- * @property {(action: "resync" | "close" | "respawn" | "bottom" | "focus", pane: number) => void} paneAction
+ * @property {(action: PaneAction, pane: number) => void} paneAction
+ * @property {(pane: number, delta: number) => void} scroll   move this page's view (rows; negative: older)
  * @property {() => {cursorStyle: string, cursorBlink: string}} cursorPrefs
+ * @property {import("./imagelayer.js").ImageSource} images  the decoded images, by key
+ * @property {() => {w: number, h: number, dpr: number}} pageCell  the page's cell size (CSS px) and pixel ratio
  */
 
 /**
@@ -61,13 +70,14 @@ export function placeCells(e, x, y, w, h) {
  * @param {Map<number, Style>} styles
  */
 export function renderRow(rowEl, row, cols, rules, styles) {
-  if (isPlain(row)) {
+  const urls = mayHaveUrl(row) ? rowUrls(row, cols) : [];
+  if (isPlain(row) && urls.length === 0) {
     rowEl.textContent = row.text;
     return;
   }
   rowEl.textContent = "";
   let x = 0;
-  for (const p of rowPieces(row, cols)) {
+  for (const p of rowPieces(row, cols, urls)) {
     if (p.x > x) rowEl.appendChild(document.createTextNode(" ".repeat(p.x - x)));
     const href = p.link !== null ? safeHref(p.link) : null;
     /** @type {HTMLElement} */
@@ -87,7 +97,7 @@ export function renderRow(rowEl, row, cols, rules, styles) {
       const sc = rules.className(p.sid, styles.get(p.sid));
       if (sc) cls += " " + sc;
     }
-    if (href !== null) cls += " link";
+    if (href !== null) cls += p.auto ? " link auto" : " link";
     span.className = cls;
     span.style.width = `calc(var(--cw) * ${p.cols})`;
     span.textContent = p.text;
@@ -122,18 +132,39 @@ export class PaneView {
       e.stopPropagation();
       host.paneAction("resync", id);
     });
-    this.closeBtn = el("button", "pbtn close", "×");
-    this.closeBtn.title = "Close this pane";
+    /**
+     * @param {string} glyph
+     * @param {string} cls
+     * @param {string} title
+     * @param {PaneAction} action
+     */
+    const button = (glyph, cls, title, action) => {
+      const b = el("button", `pbtn master ${cls}`, glyph);
+      b.title = title;
+      b.addEventListener("mousedown", (e) => e.stopPropagation());
+      b.addEventListener("click", (e) => {
+        e.stopPropagation();
+        host.paneAction(action, id);
+      });
+      return b;
+    };
+    const splitRight = button("◫", "split-right", "Split: a new shell on the right (prefix %)", "split-right");
+    const splitDown = button("⊟", "split-down", 'Split: a new shell below (prefix ")', "split-down");
+    this.zoomBtn = button("⤢", "zoom", "Zoom this pane to the whole window (prefix z)", "zoom");
+    this.closeBtn = el("button", "pbtn master close", "×");
+    this.closeBtn.title = "Close this pane (click twice; prefix x)";
     this.closeBtn.addEventListener("click", (e) => {
       e.stopPropagation();
       confirmClick(this.closeBtn, () => host.paneAction("close", id));
     });
-    this.titleBar.append(this.idEl, this.titleEl, this.bellEl, this.sizeEl, resync, this.closeBtn, this.progressEl);
+    this.titleBar.append(this.idEl, this.titleEl, this.bellEl, this.sizeEl, resync, splitRight, splitDown, this.zoomBtn,
+      this.closeBtn, this.progressEl);
     this.titleBar.addEventListener("mousedown", () => host.paneAction("focus", id));
     // Content.
     this.body = el("div", "pbody");
     this.rowsEl = el("div", "prows");
     this.selEl = el("div", "psel");
+    this.marksEl = el("div", "pmarks");
     this.cursorEl = el("div", "cursor");
     this.badge = el("button", "pbadge");
     this.badge.title = "Back to the live screen";
@@ -144,14 +175,17 @@ export class PaneView {
     });
     this.exitEl = el("div", "pexit");
     this.exitText = el("span", "pexit-text");
-    const respawn = el("button", "", "Restart");
+    const respawn = el("button", "master", "Restart");
     respawn.addEventListener("click", () => host.paneAction("respawn", id));
-    const close = el("button", "", "Close");
+    const close = el("button", "master", "Close");
     close.addEventListener("click", () => host.paneAction("close", id));
     this.exitEl.append(this.exitText, respawn, close);
     this.exitEl.addEventListener("mousedown", (e) => e.stopPropagation());
-    this.body.append(this.rowsEl, this.selEl, this.cursorEl, this.badge, this.exitEl);
+    this.body.append(this.rowsEl, this.marksEl, this.selEl, this.cursorEl, this.badge, this.exitEl);
+    this.images = new ImageLayer(document);
+    this.images.attach(this.body, this.rowsEl);
     this.el.append(this.titleBar, this.body);
+    this.scrollbar = new Scrollbar(this.el, (delta) => host.scroll(id, delta));
     /** @type {number[]} ids of the rows drawn, per line (-1: not drawn) */
     this.drawn = [];
     /** @type {HTMLElement[]} */
@@ -206,12 +240,14 @@ export class PaneView {
       this.sizeEl.textContent = `${st.cols}×${st.rows}`;
     }
     this.updateRows(st);
+    this.updateImages(st);
     this.updateCursor(st);
     const title = st.title || `pane ${st.id}`;
     if (this.titleEl.textContent !== title) this.titleEl.textContent = title;
     this.titleBar.title = title;
     this.updateColors(st);
     // Scrollback position.
+    this.scrollbar.update(st.sb, st.offset, st.rows);
     if (st.offset > 0) {
       this.badge.textContent = `${st.offset} line${st.offset === 1 ? "" : "s"} above ⤓`;
       this.badge.hidden = false;
@@ -293,6 +329,19 @@ export class PaneView {
     this.drawn = newDrawn;
   }
 
+  /**
+   * Draw the pane's images over (or under) its rows; redrawn only where a placement, an image or the cell
+   * size changed.
+   * @param {PaneState} st
+   */
+  updateImages(st) {
+    if (st.img.length === 0 && this.images.below.hidden && this.images.above.hidden) return;
+    const { w, h, dpr } = this.host.pageCell();
+    this.images.update(st.img, this.host.images, {
+      cols: st.cols, rows: st.rows, termCell: { w: st.cell[0], h: st.cell[1] }, pageCell: { w, h }, dpr,
+    });
+  }
+
   /** @param {PaneState} st */
   updateCursor(st) {
     const c = st.cursor;
@@ -327,6 +376,15 @@ export class PaneView {
     this.varNames = vars.map((v) => v[0]);
   }
 
+  /**
+   * The window shows this pane zoomed (its button then zooms back).
+   * @param {boolean} zoomed
+   */
+  setZoomed(zoomed) {
+    this.el.classList.toggle("zoomed", zoomed);
+    this.zoomBtn.title = zoomed ? "Back to the window's layout (prefix z)" : "Zoom this pane to the whole window (prefix z)";
+  }
+
   /** The bell rang: flash, and mark the title until the pane is focused. */
   ring() {
     this.el.classList.remove("ringing");
@@ -344,6 +402,19 @@ export class PaneView {
       const r = el("div", "selrange");
       placeCells(r, x0, y, x1 - x0, 1);
       this.selEl.appendChild(r);
+    }
+  }
+
+  /**
+   * Draw search matches: [y, x0, x1, current] per match in view.
+   * @param {Array<[number, number, number, boolean]>} ranges
+   */
+  showMatches(ranges) {
+    this.marksEl.textContent = "";
+    for (const [y, x0, x1, current] of ranges) {
+      const r = el("div", current ? "match current" : "match");
+      placeCells(r, x0, y, x1 - x0, 1);
+      this.marksEl.appendChild(r);
     }
   }
 }

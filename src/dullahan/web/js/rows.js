@@ -3,7 +3,10 @@
 // Layout rules (PROTOCOL.md, "Row payload"): walk the text by codepoints; at a column listed in `cells`
 // take `ncodepoints` codepoints as one cell of `width` columns, elsewhere one codepoint is one column.
 // Wide characters and clusters become a piece of their own with a fixed width, so a glyph that the font
-// draws wider or narrower can never shift the rest of the row.
+// draws wider or narrower can never shift the rest of the row. Unicode-placeholder cells (kitty graphics:
+// U+10EEEE) are drawn and copied as blanks: the image drawn over them stands for them.
+
+import { isPlaceholder } from "./images.js";
 
 /** @typedef {import("./sync.js").Row} Row */
 
@@ -14,7 +17,8 @@
  * @property {number} cols     width in columns
  * @property {string} text
  * @property {number} sid      style id (0 = default)
- * @property {string | null} link  the OSC 8 URI (untrusted; check with safeHref before use)
+ * @property {string | null} link  the OSC 8 URI, or a URL found in the text (untrusted; check with safeHref before use)
+ * @property {boolean} auto    the link is a URL found in the text (links.js), not an OSC 8 link
  * @property {boolean} wide    a single wide character or grapheme cluster
  */
 
@@ -83,17 +87,27 @@ export function styleColumns(row, cols) {
  * Columns after that are blank in the default style (the pane's background shows through).
  * @param {Row} row
  * @param {number} cols
+ * @param {Array<[number, number, string]>} [found]  URLs found in the text (`links.rowUrls`); OSC 8 links win
  * @returns {Piece[]}
  */
-export function rowPieces(row, cols) {
+export function rowPieces(row, cols, found = []) {
   const cells = rowCells(row, cols);
   const styles = styleColumns(row, cols);
   /** @type {Array<string | null>} */
   const links = new Array(cols).fill(null);
+  const auto = new Uint8Array(cols);
   let end = 0;
   for (const [x, n, uri] of row.links) {
     for (let i = Math.max(0, x); i < Math.min(cols, x + n); i++) links[i] = uri;
     end = Math.max(end, x + n);
+  }
+  for (const [x, n, uri] of found) {
+    for (let i = Math.max(0, x); i < Math.min(cols, x + n); i++) {
+      if (links[i] === null) {
+        links[i] = uri;
+        auto[i] = 1;
+      }
+    }
   }
   for (let j = 0; j + 2 < row.runs.length; j += 3) end = Math.max(end, row.runs[j] + row.runs[j + 1]);
   end = Math.max(end, textColumns(row));
@@ -103,8 +117,9 @@ export function rowPieces(row, cols) {
   /** @type {Piece | null} */
   let cur = null;
   for (let x = 0; x < end; x++) {
-    const [text, w] = cells[x];
+    const [cellText, w] = cells[x];
     if (w === 0) continue;
+    const text = isPlaceholder(cellText) ? " " : cellText;
     const sid = styles[x];
     const link = links[x];
     const wide = w === 2 || text.length > 1 && Array.from(text).length > 1;
@@ -113,7 +128,7 @@ export function rowPieces(row, cols) {
       cur.cols += 1;
       continue;
     }
-    cur = { x, cols: Math.min(w, cols - x), text, sid, link, wide };
+    cur = { x, cols: Math.min(w, cols - x), text, sid, link, auto: auto[x] === 1, wide };
     out.push(cur);
   }
   return out;
@@ -140,7 +155,7 @@ export function textColumns(row) {
 export function cellsText(row, cols, x0, x1) {
   const cells = rowCells(row, cols);
   let s = "";
-  for (let x = Math.max(0, x0); x < Math.min(cols, x1); x++) s += cells[x][0];
+  for (let x = Math.max(0, x0); x < Math.min(cols, x1); x++) s += isPlaceholder(cells[x][0]) ? " " : cells[x][0];
   return s;
 }
 

@@ -1,6 +1,7 @@
 // The user's settings, kept in the browser (localStorage) and checked on load. Pure apart from the
 // storage object handed in.
 
+import { parsePrefix } from "./prefix.js";
 import { THEMES } from "./style.js";
 
 /**
@@ -12,6 +13,10 @@ import { THEMES } from "./style.js";
  * @property {"app" | "block" | "bar" | "underline"} cursorStyle   "app": as the program asks
  * @property {"app" | "on" | "off"} cursorBlink
  * @property {boolean} clipboardWrites  programs may set the clipboard (OSC 52), master only
+ * @property {boolean} guardUnload     ask before closing or leaving the page while a session is attached
+ * @property {string} prefixKey        the prefix chord as tmux writes it ("C-b", "C-a", "C-Space" ...), or "off"
+ * @property {boolean} copyOnSelect     a selection is copied as soon as it is made
+ * @property {boolean} middleClickPaste the middle button pastes the selection (else the clipboard)
  */
 
 export const STORAGE_KEY = "dullahan.settings.v1";
@@ -26,6 +31,10 @@ export const DEFAULTS = {
   cursorStyle: "app",
   cursorBlink: "app",
   clipboardWrites: true,
+  guardUnload: true,
+  prefixKey: "C-b",
+  copyOnSelect: false,
+  middleClickPaste: true,
 };
 
 /**
@@ -60,6 +69,10 @@ export function sanitize(raw) {
     cursorStyle: pick("cursorStyle", /** @type {const} */ (["app", "block", "bar", "underline"]), DEFAULTS.cursorStyle),
     cursorBlink: pick("cursorBlink", /** @type {const} */ (["app", "on", "off"]), DEFAULTS.cursorBlink),
     clipboardWrites: typeof o.clipboardWrites === "boolean" ? o.clipboardWrites : DEFAULTS.clipboardWrites,
+    guardUnload: typeof o.guardUnload === "boolean" ? o.guardUnload : DEFAULTS.guardUnload,
+    prefixKey: o.prefixKey === "off" || parsePrefix(o.prefixKey) ? /** @type {string} */ (o.prefixKey) : DEFAULTS.prefixKey,
+    copyOnSelect: typeof o.copyOnSelect === "boolean" ? o.copyOnSelect : DEFAULTS.copyOnSelect,
+    middleClickPaste: typeof o.middleClickPaste === "boolean" ? o.middleClickPaste : DEFAULTS.middleClickPaste,
   };
 }
 

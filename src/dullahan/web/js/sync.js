@@ -1,8 +1,15 @@
 // The client's copy of the server's state: a row cache, the style table and every shown pane.
 //
 // This is the browser's twin of src/dullahan/wire/replica.py and applies frames by exactly the same
-// rules (docs/PROTOCOL.md, "Frames"): layout, styles, rows, panes, then drop. It is pure (no DOM), so
-// the unit tests run it under Node.
+// rules (docs/PROTOCOL.md, "Frames"): layout, styles, rows, panes, then drop and drop_img. Images arrive
+// in binary messages before the frames that place them (`applyImage`); decoding them is the app's job.
+// It is pure (no DOM), so the unit tests run it under Node.
+
+import { ImageCache, parsePlacement } from "./images.js";
+
+/** @typedef {import("./images.js").ImagePlacement} ImagePlacement */
+/** @typedef {import("./images.js").ImageMeta} ImageMeta */
+/** @typedef {import("./images.js").HeldImage<ImageBitmap>} HeldImage */
 
 /**
  * A decoded row payload (see PROTOCOL.md, "Row payload").
@@ -37,6 +44,8 @@
  * @property {string} title
  * @property {{code?: number|null, signal?: number|string|null, text?: string} | null} exit
  * @property {[number, number] | null} progress
+ * @property {ImagePlacement[]} img   kitty graphics, in drawing order
+ * @property {[number, number]} cell  the terminal's cell size in pixels (what placements are measured in)
  */
 
 /**
@@ -44,7 +53,7 @@
  * @typedef {object} FrameResult
  * @property {boolean} layout                   the layout was replaced
  * @property {Set<number>} panes                 panes with any change
- * @property {number[]} holes                    panes that reference rows the cache lacks (ask for a resync)
+ * @property {number[]} holes                    panes that reference rows or images the cache lacks (ask for a resync)
  * @property {Array<{pane: number, title: string, body: string}>} notify
  * @property {Array<{pane: number, location: string, text: string}>} clip
  * @property {number[]} bells                    panes that rang (any pane of the session, shown or not)
@@ -106,7 +115,7 @@ export function decodeRow(payload) {
 function newPane(/** @type {number} */ id) {
   return {
     id, cols: 0, rows: 0, ids: [], cursor: null, modes: 0, sb: 0, offset: 0, pal: [], fg: -1, bg: -1,
-    title: "", exit: null, progress: null,
+    title: "", exit: null, progress: null, img: [], cell: [0, 0],
   };
 }
 
@@ -158,6 +167,17 @@ export class Replica {
     this.lastFrame = 0;
     /** Frames that arrived out of order (never expected; counted for diagnosis). */
     this.outOfOrder = 0;
+    /** @type {ImageCache<ImageBitmap>} the images the server sent, by key (it says when to drop them) */
+    this.images = new ImageCache();
+  }
+
+  /**
+   * An image message arrived: the image is held from now on (decoding it is the caller's business).
+   * @param {ImageMeta} meta
+   * @returns {HeldImage}
+   */
+  applyImage(meta) {
+    return this.images.hold(meta);
   }
 
   /** Forget everything: a new connection starts with an empty cache on the server too. */
@@ -168,6 +188,7 @@ export class Replica {
     this.panes.clear();
     this.layout = null;
     this.lastFrame = 0;
+    this.images.clear();
   }
 
   /**
@@ -208,6 +229,7 @@ export class Replica {
       for (const ev of frame.events) applyEvent(ev, result);
     }
     for (const id of unpackIds(frame.drop)) this.rows.delete(id);
+    if (Array.isArray(frame.drop_img)) this.images.drop(frame.drop_img.filter((/** @type {unknown} */ k) => typeof k === "string"));
     return result;
   }
 
@@ -238,6 +260,19 @@ export class Replica {
     if (typeof p.title === "string") pane.title = p.title;
     if (p.exit !== undefined) pane.exit = p.exit;
     if (p.progress !== undefined) pane.progress = p.progress;
+    if (Array.isArray(p.cell) && p.cell.length === 2 && p.cell.every((/** @type {unknown} */ v) => Number.isInteger(v) && Number(v) >= 0)) {
+      pane.cell = [p.cell[0], p.cell[1]];
+    }
+    if (Array.isArray(p.img)) {
+      /** @type {ImagePlacement[]} */
+      const img = [];
+      for (const record of p.img) {
+        const placement = parsePlacement(record);
+        if (placement !== null) img.push(placement);
+      }
+      pane.img = img;
+      if (img.some((pl) => !this.images.has(pl.key)) && !result.holes.includes(id)) result.holes.push(id);
+    }
   }
 
   /**

@@ -1,10 +1,11 @@
-// The chrome around the terminal: window tabs, the layout picker, hidden panes, the role and
+// The chrome around the terminal: window tabs (renamed in place), the layout picker, hidden panes, the role and
 // connection indicators, toasts, the help overlay and the settings dialog. Terminal-supplied text
 // (titles, notifications) is only ever set with textContent.
 
 import { OTHER_KEYS, SHORTCUTS } from "./keys.js";
 import { BUILTIN_TREES, templateBoxes } from "./layout.js";
 import { confirmClick, el } from "./pane.js";
+import { PREFIX_HELP, PREFIX_KEYS, prefixLabel } from "./prefix.js";
 import { DEFAULT_FONT, DEFAULTS } from "./settings.js";
 import { THEMES } from "./style.js";
 
@@ -20,7 +21,11 @@ import { THEMES } from "./style.js";
  * @property {(s: Settings) => void} applySettings
  * @property {() => Settings} settings
  * @property {() => void} refocus                    give the keyboard back to the terminal
+ * @property {() => void} newPane                    split the focused pane
  */
+
+/** Prefix keys the settings offer (any Ctrl+letter is accepted from storage). */
+const PREFIX_CHOICES = ["C-b", "C-a", "C-Space", "C-g", "C-q", "C-]", "C-\\", "off"];
 
 /** @param {string} id */
 function byId(id) {
@@ -53,7 +58,10 @@ export class Ui {
     this.recentToasts = new Map();
     /** @type {Set<number>} windows whose panes rang while another window was shown */
     this.bellWindows = new Set();
+    /** @type {{window: number, input: HTMLInputElement, tab: HTMLElement} | null} a tab being renamed */
+    this.renaming = null;
     byId("new-window").addEventListener("click", () => this.showPicker());
+    byId("new-pane").addEventListener("click", () => host.newPane());
     byId("help-btn").addEventListener("click", () => this.toggle(this.help));
     byId("settings-btn").addEventListener("click", () => this.showSettings());
     this.takeBtn.addEventListener("click", () => host.requestMaster());
@@ -84,6 +92,7 @@ export class Ui {
   /** @param {HTMLElement} o */
   open(o) {
     this.close();
+    if (o === this.help) this.buildHelp();
     o.hidden = false;
     this.openOverlay = o;
     const first = /** @type {HTMLElement | null} */ (o.querySelector("button, select, input"));
@@ -109,30 +118,57 @@ export class Ui {
     };
     for (const [, , keys, what] of SHORTCUTS) add(keys, what);
     for (const [keys, what] of OTHER_KEYS) add(keys, what);
+    const prefix = prefixLabel(this.host.settings().prefixKey);
+    const head = el("tr", "help-section");
+    const cell = el("td", "", prefix === "off" ? "Prefix key: off (Settings turns it on)"
+      : `After the prefix key ${prefix} (like tmux; change it in Settings)`);
+    cell.colSpan = 2;
+    head.appendChild(cell);
+    list.appendChild(head);
+    if (prefix === "off") return;
+    for (const [key, , what] of PREFIX_KEYS) add(`${prefix} ${key}`, what);
+    for (const [keys, what] of PREFIX_HELP) add(`${prefix} ${keys}`, what);
   }
 
   // -- tabs and hidden panes ---------------------------------------------------------------------
   /** @param {any} layout */
   setLayout(layout) {
     this.layout = layout;
-    this.tabs.textContent = "";
     const windows = Array.isArray(layout?.windows) ? layout.windows : [];
     this.bellWindows.delete(layout?.active);
+    // A tab being renamed stays in the document (its input keeps the focus and what was typed).
+    const keep = this.renaming && windows.some((/** @type {any} */ w) => w.id === this.renaming?.window) ? this.renaming.tab : null;
+    if (!keep) this.renaming = null;
+    for (const child of [...this.tabs.children]) if (child !== keep) child.remove();
+    /** @type {HTMLElement[]} */
+    const before = [];
+    /** @type {HTMLElement[]} */
+    const after = [];
     windows.forEach((/** @type {any} */ w, /** @type {number} */ i) => {
-      const tab = el("div", "tab" + (w.id === layout.active ? " active" : "") + (this.bellWindows.has(w.id) ? " bell" : ""));
+      if (keep && w.id === this.renaming?.window) return;
+      const cls = "tab" + (w.id === layout.active ? " active" : "") + (this.bellWindows.has(w.id) ? " bell" : "")
+        + (typeof w.zoomed === "number" ? " zoomed" : "");
+      const tab = el("div", cls);
       tab.dataset.window = String(w.id);
-      const label = el("button", "tab-label", `${i + 1}: ${w.name || w.layout || "window"}`);
-      label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows}`;
+      const label = el("button", "tab-label", `${i + 1}: ${tabTitle(w)}`);
+      label.title = `window ${w.id} · layout ${w.layout} · ${w.cols}×${w.rows} (double-click to rename)`;
       label.addEventListener("click", () => {
         if (w.id !== layout.active) this.host.command("select-window", { window: w.id });
         this.host.refocus();
       });
+      label.addEventListener("dblclick", () => this.renameWindow(w.id));
       const close = el("button", "tab-close", "×");
       close.title = "Close this window and its panes (click twice)";
       close.addEventListener("click", () => confirmClick(close, () => this.host.command("kill-window", { window: w.id })));
       tab.append(label, close);
-      this.tabs.appendChild(tab);
+      (keep && windows.findIndex((/** @type {any} */ x) => x.id === this.renaming?.window) < i ? after : before).push(tab);
     });
+    if (keep) {
+      keep.before(...before);
+      keep.after(...after);
+    } else {
+      this.tabs.append(...before);
+    }
     const win = windows.find((/** @type {any} */ w) => w.id === layout.active);
     const hidden = Array.isArray(win?.hidden) ? win.hidden : [];
     this.hiddenBtn.hidden = hidden.length === 0;
@@ -157,6 +193,48 @@ export class Ui {
     });
     this.hiddenMenu.appendChild(add);
     if (this.openOverlay === this.picker) this.buildPicker();
+  }
+
+  /**
+   * Rename a window in its tab: Enter (or leaving the field) renames it, Escape keeps the name. Viewers
+   * cannot rename (the server would refuse it).
+   * @param {number} id
+   */
+  renameWindow(id) {
+    if (this.role !== "master") return;
+    const tab = /** @type {HTMLElement | null} */ (this.tabs.querySelector(`.tab[data-window="${Number(id)}"]`));
+    const win = (this.layout?.windows ?? []).find((/** @type {any} */ w) => w.id === id);
+    if (!tab || !win) return;
+    if (this.renaming?.window === id) {
+      this.renaming.input.select();
+      return;
+    }
+    const input = /** @type {HTMLInputElement} */ (el("input", "tab-rename"));
+    input.type = "text";
+    input.maxLength = 64;
+    input.value = String(win.name ?? "");
+    input.placeholder = tabTitle(win);
+    input.setAttribute("aria-label", "Window name");
+    tab.textContent = "";
+    tab.appendChild(input);
+    this.renaming = { window: id, input, tab };
+    let finished = false;
+    const finish = (/** @type {boolean} */ commit) => {
+      if (finished) return;
+      finished = true;
+      if (commit && input.value !== String(win.name ?? "")) this.host.command("rename-window", { window: id, name: input.value });
+      this.renaming = null;
+      this.setLayout(this.layout);
+      this.host.refocus();
+    };
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter") finish(true);
+      else if (e.key === "Escape") finish(false);
+    });
+    input.addEventListener("blur", () => finish(true));
+    input.focus();
+    input.select();
   }
 
   /**
@@ -243,7 +321,7 @@ export class Ui {
 
   /**
    * @param {ConnState} state
-   * @param {{rtt: number | null, retryIn: number | null, attempt: number, reason: string}} d
+   * @param {{rtt: number | null, retryIn: number | null, attempt: number, reason: string, refusal: import("./refusal.js").Refusal | null}} d
    */
   setConnection(state, d) {
     const c = this.connEl;
@@ -253,10 +331,13 @@ export class Ui {
     else if (state === "reconnecting") text = d.retryIn !== null ? `reconnecting… (${Math.ceil(d.retryIn / 1000)} s)` : "reconnecting…";
     else if (state === "offline") text = "offline";
     else if (state === "signed-out") text = "signed out";
+    else if (state === "refused") text = d.refusal ? d.refusal.label : "refused";
     else text = "connecting…";
+    if (state === "reconnecting" && d.refusal && d.refusal.retry) text = `${d.refusal.label}: ${text}`;
     c.textContent = text;
     c.title = state === "signed-out" ? "Open the URL printed by 'dullahan url' again to sign in"
-      : state === "open" ? "Connected; round-trip time to the server" : `Not connected (${d.reason}); click to retry now`;
+      : state === "refused" && d.refusal ? `${d.refusal.text} Click to retry.`
+        : state === "open" ? "Connected; round-trip time to the server" : `Not connected (${d.reason}); click to retry now`;
   }
 
   // -- toasts ------------------------------------------------------------------------------------
@@ -311,7 +392,18 @@ export class Ui {
     set("lineHeight", String(s.lineHeight));
     set("cursorStyle", s.cursorStyle);
     set("cursorBlink", s.cursorBlink);
-    /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked = s.clipboardWrites;
+    const prefixField = /** @type {HTMLSelectElement} */ (form.elements.namedItem("prefixKey"));
+    if (prefixField.options.length === 0 || ![...prefixField.options].some((o) => o.value === s.prefixKey)) {
+      prefixField.textContent = "";
+      const choices = PREFIX_CHOICES.includes(s.prefixKey) ? PREFIX_CHOICES : [s.prefixKey, ...PREFIX_CHOICES];
+      for (const c of choices) prefixField.appendChild(new Option(c === "off" ? "off" : prefixLabel(c), c));
+    }
+    set("prefixKey", s.prefixKey);
+    const check = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name));
+    check("clipboardWrites").checked = s.clipboardWrites;
+    check("copyOnSelect").checked = s.copyOnSelect;
+    check("middleClickPaste").checked = s.middleClickPaste;
+    check("guardUnload").checked = s.guardUnload;
     if (!form.dataset.wired) {
       form.dataset.wired = "1";
       const apply = () => {
@@ -323,7 +415,11 @@ export class Ui {
           lineHeight: Number(get("lineHeight")),
           cursorStyle: /** @type {Settings["cursorStyle"]} */ (get("cursorStyle")),
           cursorBlink: /** @type {Settings["cursorBlink"]} */ (get("cursorBlink")),
-          clipboardWrites: /** @type {HTMLInputElement} */ (form.elements.namedItem("clipboardWrites")).checked,
+          clipboardWrites: check("clipboardWrites").checked,
+          guardUnload: check("guardUnload").checked,
+          prefixKey: get("prefixKey"),
+          copyOnSelect: check("copyOnSelect").checked,
+          middleClickPaste: check("middleClickPaste").checked,
         });
       };
       form.addEventListener("input", apply);
@@ -339,4 +435,14 @@ export class Ui {
     }
     this.open(this.settingsDlg);
   }
+}
+
+/**
+ * What a window's tab says: the layout's `title` (the window's name, else its active pane's title), else its
+ * number. Never the layout's name.
+ * @param {any} w
+ */
+export function tabTitle(w) {
+  const title = typeof w?.title === "string" && w.title ? w.title : typeof w?.name === "string" && w.name ? w.name : "";
+  return title || `window ${w?.id}`;
 }

@@ -75,13 +75,15 @@ export class Screen {
    * Lay out a window: create, place and remove panes, draw dividers.
    * @param {any} win       the layout's active window (or null)
    * @param {boolean} narrow  phone-sized viewport: the active pane alone fills the screen
+   * @param {number | null} [shown]  in the narrow layout, show this pane instead of the active one
    */
-  setWindow(win, narrow) {
+  setWindow(win, narrow, shown = null) {
     this.win = win;
     this.narrow = narrow;
     const slots = /** @type {Array<number | null>} */ (win?.slots ?? []);
     const rects = /** @type {Array<[number, number, number, number] | null>} */ (win?.rects ?? []);
     this.active = typeof win?.active === "number" ? win.active : slots.find((s) => s !== null) ?? null;
+    if (narrow && shown !== null && slots.includes(shown)) this.active = shown;
     const keep = new Set();
     slots.forEach((id, i) => {
       const rect = rects[i];
@@ -93,6 +95,7 @@ export class Screen {
         this.panes.set(id, pv);
         this.grid.appendChild(pv.el);
       }
+      pv.setZoomed(win?.zoomed === id);
       if (narrow) {
         pv.el.hidden = id !== this.active;
         pv.place([0, 1, rect[2], rect[3]]);
@@ -208,7 +211,10 @@ export class Screen {
     this.fit();
   }
 
-  /** Scale the grid down when it is larger than the viewport (a viewer on a smaller screen). */
+  /**
+   * Scale the grid down when it is larger than the viewport (a viewer on a smaller screen); never in the
+   * narrow layout, where a pane larger than the screen is panned at a readable size instead.
+   */
   fit() {
     const w = this.gridCols * this.cellW;
     const h = this.gridRows * this.cellH;
@@ -216,7 +222,7 @@ export class Screen {
     const vh = this.root.clientHeight;
     let scale = 1;
     if (w > 0 && h > 0 && vw > 0 && vh > 0) {
-      scale = this.narrow ? Math.min(1, vw / w) : Math.min(1, vw / w, vh / h);
+      scale = this.narrow ? 1 : Math.min(1, vw / w, vh / h);
     }
     // Below 1 % of slack, do not scale: it only blurs the text.
     if (scale > 0.99) scale = 1;
