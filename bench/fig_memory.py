@@ -4,11 +4,13 @@ Three servers per run, each with 200x40 panes and a 10,000-line history:
 
 - *one pane*: its RSS a few seconds after start-up is the empty server's (one shell at a prompt, no client);
   the pane then prints 10,000 lines of 200 random base64 characters (incompressible, the worst case) and the
-  server idles 15 s (Dullahan compresses a terminal idle for 5 s): *added* is the RSS after minus before;
+  server idles 40 s (Dullahan compresses a terminal idle for 5 s and puts it to sleep as a compressed
+  snapshot after 30 s): *added* is the RSS after minus before;
 - *one pane, text*: the same with 10,000 lines of 200 columns of ordinary text (the Python standard
   library's sources, whitespace squeezed, folded at 200 columns);
 - *20 panes*: each prints the random lines; RSS in all after the idle time, and RSS against time from
-  before the output to the end of the idle time (sampled every 0.25 s), which shows compression kicking in.
+  before the output to the end of the idle time (sampled every 0.25 s), which shows compression and sleep
+  kicking in.
 
 *Lines held* is what ``capture --scrollback`` (tmux: ``capture-pane -S -``) returns per pane. Only peers that
 keep terminal state take part (tmux, Dullahan).
@@ -27,7 +29,7 @@ from bench.peers.base import Peer
 LINES = 10_000
 COLS = 200
 ROWS = 40
-IDLE = 15.0
+IDLE = 40.0   # past the 5 s compression and the 30 s hibernation of an idle terminal
 SETTLE = 3.0
 MANY = 20
 SAMPLE = 0.25

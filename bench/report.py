@@ -352,8 +352,9 @@ def section_memory(doc: Doc, results: dict[str, Any]) -> None:
     runs = {p: r for p, r in runs.items() if "one_added" in r[0]}
     doc.add("Three servers per run, each with 200x40 panes and a 10,000-line history. *Empty*: a server with one "
             "shell at a prompt and no client, 3 s after start-up. *One pane*: that pane prints 10,000 lines of "
-            "200 random base64 characters (incompressible, the worst case) and the server idles 15 s "
-            "(Dullahan compresses a terminal idle for 5 s); *added* = RSS after − before. *Text*: the same with "
+            "200 random base64 characters (incompressible, the worst case) and the server idles 40 s "
+            "(Dullahan compresses a terminal idle for 5 s and puts it to sleep, a zlib'd snapshot, after 30 s); "
+            "*added* = RSS after − before; Dullahan's RSS is its server's and its keeper's. *Text*: the same with "
             "10,000 lines of 200 columns of ordinary text (the Python standard library's sources, whitespace "
             f"squeezed). *{MANY} panes*: each prints the random lines; RSS in all after the idle time. *Lines "
             "held*: what `capture --scrollback` / `capture-pane -S -` returns per pane. terminado and WeTTY keep "

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dullahan.config import Settings
 from dullahan.session.pane import COMPRESS_AFTER_IDLE
 from dullahan.session.session import Session
+from dullahan.shapes import PaneView, StyleTable
 from dullahan.term.ghostty import scrollback_line_cap
+from dullahan.term.screen import ScreenReader
+from dullahan.term.snapshot import SnapshotError
+from dullahan.term.view import read_view
 from dullahan.term.vt import VTerm
 from helpers import async_wait_for, run
+from web_support import client, first_pane, start_web
 
 pytestmark = pytest.mark.usefixtures("isolated_xdg")
 
@@ -80,3 +87,91 @@ def test_scrollback_keeps_at_least_the_configured_lines_at_any_width(cols: int) 
     assert 2000 <= vt.scrollback_rows() <= scrollback_line_cap(2000, cols // 2)
     assert vt.capture(scrollback=True).splitlines()[-1] == "29999"
     vt.close()
+
+
+# -- hibernation: an idle terminal sleeps as a compressed snapshot ------------------------------------------
+def view_of(vt: VTerm, reader: ScreenReader, prev: PaneView | None = None) -> PaneView:
+    return read_view(vt, reader, prev, 0, True)
+
+
+def test_a_sleeping_terminal_wakes_exactly_as_it_was() -> None:
+    vt = VTerm(120, 30, 5000)
+    fill(vt, 4000, 120)
+    vt.feed(b"\x1b]0;before\x07\x1b[22;0t\x1b]0;the title\x07"       # a title pushed, then another set
+            b"\x1b]4;1;rgb:12/34/56\x07\x1b]10;rgb:aa/bb/cc\x07"    # a palette entry, the default foreground
+            b"\x1b[?2004h\x1b[?1h\x1b[5;20r\x1b[3;7H\x1b[1;4;38;5;200mstyled")
+    reader = ScreenReader(vt, StyleTable())
+    awake = view_of(vt, reader)
+    history = vt.capture(scrollback=True)
+    snap = vt.snapshot()
+    state = (vt.title, vt.pwd, vt.palette_bytes(), vt.default_colors(), vt.mode(2004), vt.mode(1), vt.size,
+             vt.scrollback_rows(), vt.carried())
+
+    kept = vt.hibernate()
+    reader.forget()
+    assert vt.hibernated and 0 < kept < len(snap)
+    assert vt.snapshot() == snap and vt.hibernated         # a sleeping terminal's snapshot does not wake it
+    assert (vt.title, vt.pwd, vt.size, vt.scrollback_rows()) == (state[0], state[1], state[6], state[7])
+    assert vt.hibernated                                     # nor what listings and a restart ask of it
+
+    asleep = view_of(vt, reader, awake)                      # reading wakes it
+    assert not vt.hibernated and vt.generation == 1
+    assert (asleep.lines, asleep.cursor, asleep.modes, asleep.palette, asleep.fg, asleep.bg) == \
+        (awake.lines, awake.cursor, awake.modes, awake.palette, awake.fg, awake.bg)
+    assert vt.capture(scrollback=True) == history
+    assert (vt.title, vt.pwd, vt.palette_bytes(), vt.default_colors(), vt.mode(2004), vt.mode(1), vt.size,
+            vt.scrollback_rows(), vt.carried()) == state
+    vt.feed(b"\x1b[23t")                                     # the title stack lives on: the pushed title is back
+    assert vt.title == "before"
+    vt.feed(b"\x07")                                         # and the callbacks were set on the new terminal
+    assert vt.take_effects().bells == 1
+    vt.close()
+
+
+def test_a_terminal_that_may_hold_images_stays_awake() -> None:
+    vt = VTerm(80, 24, 1000)
+    vt.feed(b"\x1b_Ga=q,i=1;AAAA\x1b\\")
+    with pytest.raises(SnapshotError):
+        vt.hibernate()
+    assert not vt.hibernated
+    vt.close()
+
+
+def test_an_idle_pane_sleeps_and_wakes_with_its_history_and_shell(isolated_xdg: dict[str, str]) -> None:
+    async def main() -> None:
+        settings = Settings(shell=["bash", "--noprofile", "--norc"], hibernate_after=1.0)
+        session = Session(settings, asyncio.get_running_loop())
+        try:
+            pane = session.pane(session.new_window("single", 120, 41).slots[0])
+            pane.write(b"seq 1 3000; echo SEQ-DONE\r")
+            await async_wait_for(lambda: "\nSEQ-DONE" in pane.capture(), 20)
+            text = pane.capture(scrollback=True)
+            await async_wait_for(lambda: pane.vt.hibernated, 60)     # the session's housekeeping did it
+            assert pane.latest_view().lines                          # listings need no terminal
+            assert pane.vt.hibernated
+            assert pane.capture(scrollback=True) == text             # reading wakes it with all its history
+            assert not pane.vt.hibernated
+            await async_wait_for(lambda: pane.vt.hibernated, 60)
+            pane.write(b"echo woke-$((6*7))\r")                      # typing into a sleeping pane just works
+            await async_wait_for(lambda: "\nwoke-42" in pane.capture(), 20)
+            assert pane.capture(scrollback=True).startswith(text.rstrip("\n").rsplit("\n", 1)[0])
+        finally:
+            await session.shutdown()
+    run(main())
+
+
+def test_a_client_sees_a_pane_that_slept_as_it_is(server: Any, tmp_path: Path) -> None:
+    web = start_web(server, tmp_path, tls=False, config={"hibernate_after": 1.0,
+                                                          "shell": ["bash", "--noprofile", "--norc"]})
+
+    async def scenario() -> None:
+        async with client(web) as c:
+            pane = await first_pane(c)
+            await c.type(pane, "seq 1 500; echo SEQ-DONE")
+            await c.wait_text(pane, "\nSEQ-DONE", 20)
+            await async_wait_for(lambda: web.status()["panes_asleep"] == 1, 60)
+            await c.type(pane, "echo woke-$((6*7))")
+            await c.wait_text(pane, "\nwoke-42", 20)
+            server_screen = web.proc.capture(pane)
+            await async_wait_for(lambda: c.text(pane).rstrip() == server_screen.rstrip(), 20)
+    run(scenario())

@@ -105,6 +105,23 @@ def test_restart_keeps_shells_screens_scrollback_and_layout(server: StartServer)
         srv.capture(main, scrollback=True).rstrip("\n")
 
 
+def test_restart_carries_a_sleeping_pane(server: StartServer, dullahan_env: dict[str, str]) -> None:
+    """A pane idle long enough to sleep (a compressed snapshot instead of a terminal) is handed over as it is."""
+    write_config(dullahan_env, {"hibernate_after": 1.0})
+    srv = server()
+    srv.send(1, "printf '\\033]0;sleepy\\007'; seq 1 2500; echo SEQ-$((1+1))")
+    capture_until(srv, 1, "SEQ-2", scrollback=True)
+    quiet(srv, [1])
+    before = everything(srv)
+    wait_for(lambda: srv.call("status")["panes_asleep"] == 1, 60, interval=0.2, message="the pane never slept")
+    assert srv.panes()[0]["title"] == "sleepy"                 # a sleeping pane still answers listings
+    result = srv.restart()
+    assert result.returncode == 0, result.stderr
+    assert everything(srv) == before
+    srv.send(1, "echo alive-$((6*7))")
+    capture_until(srv, 1, "alive-42")
+
+
 def test_a_counter_loses_and_repeats_nothing_across_restart(server: StartServer, tmp_path: Path) -> None:
     srv = server(args=("--scrollback", "200000"))
     stop = tmp_path / "stop-counting"

@@ -111,6 +111,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     insecure: bool = False
     shell: list[str] = []
     scrollback_lines: Annotated[int, _within(100, 1_000_000)] = 10_000
+    # A terminal without output for this long sleeps as a compressed snapshot (0: never); any use wakes it.
+    hibernate_after: Annotated[Seconds, _within(0, 86_400)] = 30.0
     initial_layout: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "single"
     # Network limits and timers (SPEC §4, §7).
     ping_interval: Annotated[Seconds, _within(1, 3600)] = 20.0

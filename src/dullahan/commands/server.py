@@ -21,7 +21,7 @@ def _status_text(s: dict[str, Any]) -> str:
     lines = [
         f"dullahan {s['version']} pid {s['pid']} port {s['port']} bind {s['bind']}"
         f" {'tls' if s['tls'] else 'plain'} up {_duration(s['uptime'])}",
-        f"windows {s['windows']}  panes {s['panes']}  clients {s['clients']}",
+        f"windows {s['windows']}  panes {s['panes']} ({s['panes_asleep']} asleep)  clients {s['clients']}",
         f"log {s['log']}",
         f"debug {','.join(s['debug']) or 'off'}  errors logged {s['errors_logged']}",
     ]
@@ -45,6 +45,7 @@ def status(host: Host, args: NoArgs) -> dict[str, Any]:
         "uptime": round(host.uptime(), 3),
         "windows": len(session.windows),
         "panes": len(session.panes),
+        "panes_asleep": sum(pane.vt.hibernated for pane in session.panes.values()),
         "clients": host.client_count(),
         "log": str(host.paths.logfile),
         "socket": str(host.paths.socket),

@@ -38,6 +38,7 @@ from dullahan.term.ansi import styled_text
 from dullahan.term.encode import InputEncoder
 from dullahan.term.image_reader import ImageReader
 from dullahan.term.screen import ScreenReader
+from dullahan.term.snapshot import SnapshotError
 from dullahan.term.view import read_history, read_view
 from dullahan.term.vt import TermEffects, VTerm
 
@@ -131,6 +132,8 @@ class Pane:
         self._eof = False
         self._activity = (-1, 0.0)       # (terminal compression activity, when it last moved)
         self._compressed_at = -1         # the activity value the terminal was last compressed at
+        self._idle_mark = (-1, -1)       # (feed count, terminal generation) when the idle clock last started
+        self._idle_since = 0.0
         self._view = self._extract()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -468,6 +471,8 @@ class Pane:
             if self._scheduled or self.closed:
                 return False
         with self._terminal() as vt:
+            if vt.hibernated:
+                return False
             activity = vt.compression_activity()
             if activity != self._activity[0]:
                 self._activity = (activity, now)
@@ -479,6 +484,35 @@ class Pane:
             self._activity = (self._compressed_at, now)
         log.debug("pane", "idle terminal compressed", pane=self.id)
         return True
+
+    def hibernation_due(self, now: float, after: float) -> bool:
+        """Whether the terminal has had no output and no use for ``after`` seconds (cheap; on the loop)."""
+        vt = self.vt
+        if after <= 0 or self.closed or vt.hibernated or vt.images_possible:
+            return False
+        mark = (self._fed_seq, vt.generation)
+        if mark != self._idle_mark:
+            self._idle_mark, self._idle_since = mark, now
+            return False
+        return now - self._idle_since >= after
+
+    def hibernate(self) -> int | None:
+        """Put the idle terminal to sleep (``VTerm.hibernate``); the bytes it keeps, or None when it got output
+        meanwhile or cannot sleep. Runs on a worker thread: encoding a long history takes tens of ms."""
+        with self._pending_lock:
+            if self._scheduled or self.closed:
+                return None
+        with self._term_lock:   # plainly, as ``snapshot_from_thread``: the waiting counter is the loop's
+            vt = self.vt
+            if self.released or vt.hibernated or (self._fed_seq, vt.generation) != self._idle_mark:
+                return None
+            try:
+                kept = vt.hibernate()
+            except SnapshotError as e:
+                log.debug("pane", "terminal stays awake", pane=self.id, reason=str(e))
+                return None
+            self.reader.forget()
+        return kept
 
     # -- terminal access from the loop -------------------------------------------------------------
     def locked_terminal(self) -> AbstractContextManager[VTerm]:

@@ -12,6 +12,8 @@ tells the listeners (``layout_changed``) when it did something.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import os
 import signal
 import time
@@ -34,6 +36,24 @@ from dullahan.shapes import StyleTable
 from dullahan.term.vt import VTerm
 
 COMPRESS_CHECK_EVERY = 2.0
+
+
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps them otherwise: a freed terminal's tens of
+    MB would stay in RSS). Does nothing where there is no ``malloc_trim``."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 HANGUP_GRACE = 0.6
 TERM_GRACE = 0.6
 KILL_GRACE = 0.6
@@ -70,6 +90,7 @@ class Session:
         self._templates_mtime: float | None = None
         self.templates = self._load_templates()
         self.started = time.time()
+        self._hibernating: set[int] = set()   # pane ids being put to sleep on a worker thread
         self._compress_timer = loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
 
     def _compress_idle(self) -> None:
@@ -79,9 +100,28 @@ class Session:
         for pane in list(self.panes.values()):
             try:
                 pane.compress_if_idle(now)
+                if pane.id not in self._hibernating and pane.hibernation_due(now, self.settings.hibernate_after):
+                    self._hibernating.add(pane.id)
+                    done = functools.partial(self._hibernated, pane.id)
+                    self.loop.run_in_executor(None, self._hibernate, pane).add_done_callback(done)
             except Exception as e:   # memory housekeeping must never take a pane down
                 log.error("pane", "compression failed", pane=pane.id, error=repr(e))
         self._compress_timer = self.loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
+
+    def _hibernated(self, pane_id: int, _: object) -> None:
+        self._hibernating.discard(pane_id)
+
+    @staticmethod
+    def _hibernate(pane: Pane) -> None:
+        """(worker thread) Put an idle pane's terminal to sleep and give the memory it held back to the system."""
+        try:
+            kept = pane.hibernate()
+        except Exception as e:   # as above: a terminal that cannot sleep stays awake
+            log.error("pane", "hibernation failed", pane=pane.id, error=repr(e))
+            return
+        if kept is not None:
+            release_freed_memory()
+            log.debug("pane", "idle terminal asleep", pane=pane.id, kept=kept)
 
     # -- templates ---------------------------------------------------------------------------------
     def _load_templates(self) -> Templates:

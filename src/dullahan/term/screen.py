@@ -79,9 +79,8 @@ class ScreenReader:
     def __init__(self, vt: VTerm, styles: StyleTable) -> None:
         self.vt = vt
         self.styles = styles
-        p = ffi.new("GhosttyRenderState*")
-        check(lib.ghostty_render_state_new(ffi.NULL, p), "render state")
-        self._rs = p[0]
+        self._rs = self._new_render_state()
+        self._generation = vt.generation
         p = ffi.new("GhosttyRenderStateRowIterator*")
         check(lib.ghostty_render_state_row_iterator_new(ffi.NULL, p), "row iterator")
         self._it_p = p
@@ -109,15 +108,31 @@ class ScreenReader:
         # read_view's cache of what a view carries besides rows (see ``term.view``); owned by it.
         self.view_meta: tuple[Any, ...] | None = None
 
+    @staticmethod
+    def _new_render_state() -> Any:
+        p = ffi.new("GhosttyRenderState*")
+        check(lib.ghostty_render_state_new(ffi.NULL, p), "render state")
+        return p[0]
+
+    def forget(self) -> None:
+        """Free the render state (the terminal went to sleep); the next ``update`` makes a new one."""
+        if self._rs is not None:
+            lib.ghostty_render_state_free(self._rs)
+            self._rs = None
+
     def close(self) -> None:
         lib.ghostty_render_state_row_cells_free(self._cells)
         lib.ghostty_render_state_row_iterator_free(self._it)
-        lib.ghostty_render_state_free(self._rs)
+        self.forget()
 
     # -- render state ------------------------------------------------------------------------------
     def update(self) -> int:
         """Pull the terminal's changes into the render state: 0 clean, 1 some rows dirty, 2 all dirty."""
-        check(lib.ghostty_render_state_update(self._rs, self.vt.term._t[0]), "render update")
+        term = self.vt.term   # first: it may wake the terminal, which makes it a new one
+        if self._rs is None or self._generation != self.vt.generation:
+            self.forget()   # a render state that followed another terminal would trust its stale rows
+            self._rs, self._generation = self._new_render_state(), self.vt.generation
+        check(lib.ghostty_render_state_update(self._rs, term._t[0]), "render update")
         check(lib.ghostty_render_state_get(self._rs, lib.GHOSTTY_RENDER_STATE_DATA_DIRTY, self._dirty), "dirty")
         return int(self._dirty[0])
 

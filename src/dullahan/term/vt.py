@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import re
+import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,20 +94,12 @@ class VTerm:
                  term: Terminal | None = None) -> None:
         """A new terminal, or ``term`` (decoded from a snapshot) with this server's options and callbacks."""
         self.scrollback_lines = scrollback_lines
-        if term is None:
-            term = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
-        else:
-            set_scrollback(term, scrollback_lines, term.size[0])
-            set_defaults(term)
-        self.term: Terminal = term
         self.effects = TermEffects()
         # The cell size programs are told (CSI 14/16 t) and images are laid out with: close to the
         # browser's default cell (DejaVu Sans Mono 14 px at line height 1.2 is about 8.4 x 17 px).
         self.cell_px = (8, 16)
-        self.term.resize(cols, rows, *self.cell_px)
         self.image_config = image_config or ImageConfig()
         self._image_sink = images.ImageSink(self.image_config)
-        images.configure(self.term, self.image_config)
         self.title_stack: list[str] = []
         self._grid_size = (cols, rows)   # what the owner sized it to; DECCOLM may not change it
         self._carry = b""            # an unfinished watched sequence at the end of the last feed
@@ -114,14 +107,32 @@ class VTerm:
         # ASCII: modes, colours, the palette, images) and by a resize: a view read can skip re-reading those
         # while it has not moved (an echo).
         self.controls = 0
-        self._callbacks: list[Any] = []   # cffi callbacks must outlive the terminal's use of them
+        # Bumped each time the Ghostty terminal is replaced (woken from hibernation): what was read from the
+        # old one (a render state) must be read again.
+        self.generation = 0
+        self.images_possible = False     # output that may have held a kitty graphics command (not in snapshots)
+        self._hibernated: bytes | None = None   # the terminal as a zlib'd snapshot, while it sleeps
+        self._asleep: tuple[tuple[int, int], int, str, str] = ((cols, rows), 0, "", "")   # what it answers asleep
+        self._callbacks: dict[str, Any] = {}    # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         # Reused out-parameters: the getters run on every view read (an echo), where ffi.new would dominate.
         self._mode_cfg = ffi.new("GhosttyTerminalModeConfig*")
         self._rgb = ffi.new("GhosttyColorRgb*")
         self._out: dict[str, Any] = {}
-        t = self.term._t[0]
-        self.term.on_reply(self._on_reply)
+        if term is None:
+            term = new_terminal(cols, rows, scrollback_lines, DEFAULT_FG, DEFAULT_BG)
+        else:
+            set_scrollback(term, scrollback_lines, term.size[0])
+            set_defaults(term)
+        self._attach(term, cols, rows)
+
+    def _attach(self, term: Terminal, cols: int, rows: int) -> None:
+        """Make ``term`` this pane's terminal: its size, image options and our callbacks."""
+        self._term: Terminal | None = term
+        term.resize(cols, rows, *self.cell_px)
+        images.configure(term, self.image_config)
+        t = term._t[0]
+        term.on_reply(self._on_reply)
         self._set(t, "BELL", "GhosttyTerminalBellFn", self._on_bell)
         self._set(t, "TITLE_CHANGED", "GhosttyTerminalTitleChangedFn", self._on_title)
         self._set(t, "PWD_CHANGED", "GhosttyTerminalPwdChangedFn", self._on_pwd)
@@ -135,9 +146,50 @@ class VTerm:
         check(lib.ghostty_terminal_set(t, lib.GHOSTTY_TERMINAL_OPT_CLIPBOARD_WRITE_MAX_BYTES,
                                        ffi.new("size_t*", CLIPBOARD_MAX_BYTES)), "clipboard max")
 
+    @property
+    def term(self) -> Terminal:
+        """The Ghostty terminal, woken first if it sleeps (callers hold the pane's lock, as for any call)."""
+        term = self._term
+        if term is None:
+            term = self._wake()
+        return term
+
+    # -- hibernation ----------------------------------------------------------------------------------
+    @property
+    def hibernated(self) -> bool:
+        return self._term is None
+
+    def hibernate(self) -> int:
+        """Put the terminal to sleep as a zlib'd snapshot and free it (an idle pane's history then costs a
+        fraction of Ghostty's compressed pages); any later use wakes it as it was. Returns the bytes kept.
+        Raises SnapshotError (the terminal stays awake) mid-escape; refuses a terminal that may hold images.
+        Asleep, it still answers ``size``, ``title``, ``pwd``, ``scrollback_rows`` and ``snapshot``."""
+        if self._term is None:
+            return len(self._hibernated or b"")
+        if self.images_possible:
+            raise snapshot.SnapshotError("a terminal that may hold images is not put to sleep")
+        blob = zlib.compress(snapshot.encode(self._term), 1)
+        self._asleep = (self.size, self.scrollback_rows(), self.title, self.pwd)
+        self._term.close()
+        self._term, self._hibernated = None, blob
+        return len(blob)
+
+    def _wake(self) -> Terminal:
+        assert self._hibernated is not None
+        term = snapshot.decode(zlib.decompress(self._hibernated))
+        set_scrollback(term, self.scrollback_lines, term.size[0])
+        set_defaults(term)
+        cols, rows = term.size
+        self._attach(term, cols, rows)
+        self._hibernated = None
+        self.generation += 1
+        self.controls += 1
+        return term
+
     def _set(self, t: Any, opt: str, ctype: str, fn: Any) -> None:
-        cb = ffi.callback(ctype, fn, onerror=self._on_callback_error)
-        self._callbacks.append(cb)
+        cb = self._callbacks.get(opt)
+        if cb is None:
+            cb = self._callbacks[opt] = ffi.callback(ctype, fn, onerror=self._on_callback_error)
         check(lib.ghostty_terminal_set(t, getattr(lib, "GHOSTTY_TERMINAL_OPT_" + opt), cb), opt)
 
     @staticmethod
@@ -214,7 +266,9 @@ class VTerm:
     # -- operations --------------------------------------------------------------------------------
     def snapshot(self) -> bytes:
         """The terminal's exact state (``term.snapshot``); SnapshotError while an over-long escape sequence is
-        unfinished. What this layer keeps besides (``carried``) is not in it."""
+        unfinished. What this layer keeps besides (``carried``) is not in it. A sleeping terminal is not woken."""
+        if self._hibernated is not None:
+            return zlib.decompress(self._hibernated)
         return snapshot.encode(self.term)
 
     def carried(self) -> tuple[list[str], bytes]:
@@ -230,6 +284,8 @@ class VTerm:
     def feed(self, data: bytes) -> None:
         if b"\x1b" in data or not data.isascii():
             self.controls += 1
+        if not self.images_possible and b"_G" in data:   # a kitty graphics command (its ESC may end the last read)
+            self.images_possible = True
         sink = self._image_sink
         images.feeding(sink)
         try:
@@ -321,16 +377,18 @@ class VTerm:
 
     @property
     def size(self) -> tuple[int, int]:
+        if self._term is None:
+            return self._asleep[0]
         return (int(self._get(lib.GHOSTTY_TERMINAL_DATA_COLS, "uint16_t")),
                 int(self._get(lib.GHOSTTY_TERMINAL_DATA_ROWS, "uint16_t")))
 
     @property
     def title(self) -> str:
-        return get_string(self.term, "TITLE")
+        return self._asleep[2] if self._term is None else get_string(self._term, "TITLE")
 
     @property
     def pwd(self) -> str:
-        return get_string(self.term, "PWD")
+        return self._asleep[3] if self._term is None else get_string(self._term, "PWD")
 
     def mode(self, n: int) -> bool:
         """Whether DEC private mode ``n`` is set (as pyghostty's ``Terminal.mode``, without allocating)."""
@@ -354,6 +412,8 @@ class VTerm:
         return bool(self._get(lib.GHOSTTY_TERMINAL_DATA_MOUSE_TRACKING, "bool"))
 
     def scrollback_rows(self) -> int:
+        if self._term is None:
+            return self._asleep[1]
         return int(self._get(lib.GHOSTTY_TERMINAL_DATA_SCROLLBACK_ROWS, "size_t"))
 
     def total_rows(self) -> int:
@@ -427,7 +487,9 @@ class VTerm:
         return int(out[0]) == lib.GHOSTTY_TERMINAL_COMPRESSION_RESULT_COMPLETE
 
     def close(self) -> None:
-        self.term.close()
+        if self._term is not None:
+            self._term.close()
+        self._hibernated = None
 
 
 def _watched(data: bytes) -> list[re.Match[bytes]]:
