@@ -128,9 +128,14 @@ def test_a_sleeping_terminal_wakes_exactly_as_it_was() -> None:
     vt.close()
 
 
-def test_a_terminal_that_may_hold_images_stays_awake() -> None:
+@pytest.mark.parametrize("reads", [[b"\x1b_Ga=q,i=1;AAAA\x1b\\"], [b"x\x1b", b"_Ga=q,i=1;AAAA\x1b\\"],
+                                   [b"x\x1b_", b"Ga=q,i=1;AAAA\x1b\\"]])
+def test_a_terminal_that_may_hold_images_stays_awake(reads: list[bytes]) -> None:
     vt = VTerm(80, 24, 1000)
-    vt.feed(b"\x1b_Ga=q,i=1;AAAA\x1b\\")
+    vt.feed(b"print(_GLOBAL_NAMES)\r\n")       # text that only looks like the command's letters is no image
+    assert not vt.images_possible
+    for data in reads:
+        vt.feed(data)
     with pytest.raises(SnapshotError):
         vt.hibernate()
     assert not vt.hibernated

@@ -111,6 +111,7 @@ class VTerm:
         # old one (a render state) must be read again.
         self.generation = 0
         self.images_possible = False     # output that may have held a kitty graphics command (not in snapshots)
+        self._tail = b""                 # the last bytes fed, for a command split across reads
         self._hibernated: bytes | None = None   # the terminal as a zlib'd snapshot, while it sleeps
         self._asleep: tuple[tuple[int, int], int, str, str] = ((cols, rows), 0, "", "")   # what it answers asleep
         self._callbacks: dict[str, Any] = {}    # cffi callbacks must outlive the terminal's use of them
@@ -284,8 +285,10 @@ class VTerm:
     def feed(self, data: bytes) -> None:
         if b"\x1b" in data or not data.isascii():
             self.controls += 1
-        if not self.images_possible and b"_G" in data:   # a kitty graphics command (its ESC may end the last read)
-            self.images_possible = True
+        if not self.images_possible:   # a kitty graphics command (ESC _ G), maybe split across two reads
+            if b"\x1b_G" in data or b"\x1b_G" in self._tail + data[:2]:
+                self.images_possible = True
+            self._tail = data[-2:]
         sink = self._image_sink
         images.feeding(sink)
         try:
