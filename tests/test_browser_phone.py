@@ -145,7 +145,9 @@ def test_phone_master_gives_the_shell_a_phone_sized_grid(server, pages: Pages, p
     page, _ = open_phone(pages, srv, phone)
     pane = active_pane(page)
     assert page.evaluate("() => window.dullahan.role") == "master"
-    win = wait_for(lambda: fills_screen(page), 10, message=lambda: f"{geometry(page)} {active_window(page)}")
+    # The layout arrives first and the pane's rows are drawn at the new size a frame later: wait for both.
+    win = wait_for(lambda: fills_screen(page) if geometry(page)["room"] == [0, 0] else None, 20,
+                   message=lambda: f"the pane does not fit the screen: {geometry(page)} {active_window(page)}")
     g = geometry(page)
     cols, rows = win["cols"], win["rows"]
     assert 40 <= cols <= 60 and g["font"] >= 12, (cols, rows, g)
