@@ -199,3 +199,31 @@ def test_a_client_loop_that_dies_closes_its_connection_with_a_reason(isolated_xd
     text = out.getvalue()
     assert "client task failed client=" in text and "task=sender" in text
     assert "reason=server_error" in text and "ZeroDivisionError" in text
+
+
+def test_the_masters_sender_is_woken_first_whatever_order_clients_came_in(isolated_xdg: dict[str, str]) -> None:
+    """A master that reconnected after its viewers is last among the connections; its echo must still not
+    wait behind their frames."""
+    from dullahan.config import Settings
+    from dullahan.hub import SyncHub
+    from dullahan.session.session import Session
+    from dullahan.wire.peer import Peer, PeerLimits
+    from dullahan.wire.registry import Registry
+
+    async def scenario() -> None:
+        settings = Settings(shell=["bash", "--noprofile", "--norc"])
+        session = Session(settings, asyncio.get_running_loop())
+        try:
+            pane = session.pane(session.new_window("single", 80, 24).slots[0])
+            hub = SyncHub(session, Registry(settings.master_grace))
+            woken: list[int] = []
+            for pid, can_master in ((1, False), (2, False), (3, True)):   # the master connects last
+                peer = Peer(pid, can_master, PeerLimits(), 0.0)
+                hub.attach(peer, None, 0.0, lambda pid=pid: woken.append(pid), lambda close: None)
+            assert hub.registry.master is not None and hub.registry.master.id == 3
+            woken.clear()
+            hub.pane_output(pane)
+            assert woken[0] == 3 and sorted(set(woken)) == [1, 2, 3]
+        finally:
+            await session.shutdown()
+    run(scenario())

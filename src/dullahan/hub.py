@@ -108,8 +108,14 @@ class SyncHub:
                  master_kept=self.registry.reserved_for is not None)
 
     def _wake_all(self) -> None:
+        """Wake every sender, the master's first: its task then runs first, so the typist's echo does not
+        wait behind the viewers' frames (whatever order they connected in)."""
+        master = self.registry.master
+        first = self._wakers.get(master.id) if master is not None else None
+        if first is not None:
+            first()
         for wake in list(self._wakers.values()):
-            wake()
+            wake()   # setting the master's event again does nothing
 
     # -- session events ----------------------------------------------------------------------------
     def pane_output(self, pane: Pane) -> None:
