@@ -40,7 +40,9 @@ def errors_of(results: dict[str, Any], figure: str) -> list[str]:
 def measured(doc: Doc, results: dict[str, Any], key: str) -> None:
     info = results.get("figure_runs", {}).get(key)
     if info:
-        doc.add(f"*Measured {info.get('started')}, {info.get('runs')} run(s) per peer: `{info.get('command')}`.*", "")
+        at = f" at git {info['git']}" if info.get("git") else ""
+        doc.add(f"*Measured {info.get('started')}{at}, {info.get('runs')} run(s) per peer: "
+                f"`{info.get('command')}`.*", "")
 
 
 def spread(runs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], float]) -> Spread:

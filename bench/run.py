@@ -101,6 +101,13 @@ def command_output(argv: list[str]) -> str:
         return ""
 
 
+def revision() -> str:
+    """The commit measured, marked when the tree differs from it."""
+    commit = command_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = command_output(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return commit + ("+local changes" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown CPU"
     try:
@@ -114,10 +121,7 @@ def machine() -> dict[str, Any]:
     except (OSError, StopIteration, ValueError):
         memory = "? RAM"
     import dullahan
-    commit = command_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = command_output(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
-    peers = [f"Dullahan {dullahan.__version__} (git {commit}{'+local changes' if dirty else ''}), "
-             f"served by `python -m dullahan serve`"]
+    peers = [f"Dullahan {dullahan.__version__} (git {revision()}), served by `python -m dullahan serve`"]
     if available("before") is None:
         from bench.peers.dullahan import DullahanBeforePeer
         peers.append(DullahanBeforePeer().describe())
@@ -278,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     measured = asyncio.run(run_figures(figures, peers, runs))
-    run_info = {"started": results["started"], "runs": runs, "command": results["command"]}
+    run_info = {"started": results["started"], "runs": runs, "command": results["command"], "git": revision()}
     results["figures"] = measured
     results["figure_runs"] = {key: run_info for key in measured}
     if not args.fresh and LATEST.exists():

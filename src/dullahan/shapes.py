@@ -1,7 +1,7 @@
 """The data shapes shared by the terminal adapter, the session and the wire, with no FFI behind them.
 
 The terminal adapter (``term/``) produces these from Ghostty; the sync layer (``wire/``) and its tests
-consume them without importing pyghostty or numpy. Everything here is plain, immutable data except
+consume them without importing pyghostty. Everything here is plain, immutable data except
 ``StyleTable``, which interns styles.
 
 A row is a plain tuple, hashable and compared by content, so caches can be keyed by what a row *shows*

@@ -57,7 +57,7 @@ from dullahan.term.snapshot import SnapshotError
 from dullahan.tokens import Tokens
 
 PROTOCOL = 1
-START_TIMEOUT = 60.0       # the new process loading Python, numpy, aiohttp, Ghostty on a busy machine
+START_TIMEOUT = 60.0       # the new process loading Python, aiohttp, Ghostty on a busy machine
 PARSE_TIMEOUT = 10.0
 PREPARE_TIMEOUT = 60.0
 RUNNING_TIMEOUT = 10.0
