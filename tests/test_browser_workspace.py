@@ -239,6 +239,29 @@ def test_prefix_twice_sends_a_literal_ctrl_b_to_the_program(server, pages: Pages
     capture_until(srv, pane, lambda t: "^B" in t.splitlines())
 
 
+def test_typing_leaves_the_bar_alone_so_an_echo_is_drawn_at_once(server, pages: Pages) -> None:
+    """Every key passes the prefix state machine; while its indicator does not change, the bar is not written.
+    (A write per key starts a rendering update at the keydown, and the echo then waits for the next one.)"""
+    srv = server()
+    page = pages.open(srv)
+    pane = active_pane(page)
+    wait_prompt(page, pane)
+    type_line(page, "cat")
+    capture_until(srv, pane, lambda t: t.rstrip().endswith("cat"))
+    page.evaluate("""() => {
+      window.__barWrites = 0;
+      new MutationObserver((records) => { window.__barWrites += records.length; })
+        .observe(document.getElementById("bar"), {subtree: true, childList: true, attributes: true,
+                                                  characterData: true});
+    }""")
+    page.keyboard.type("typed")
+    wait_text(page, pane, "typed")
+    assert page.evaluate("() => window.__barWrites") == 0
+    prefix(page)                                                # the indicator does change with the prefix
+    wait_for(lambda: page.evaluate("() => window.__barWrites") > 0, 10)
+    page.keyboard.press("Escape")
+
+
 def test_help_overlay_lists_the_prefix_keys(server, pages: Pages) -> None:
     srv = server()
     page = pages.open(srv)

@@ -217,17 +217,23 @@ export class Workspace {
       text = "copy mode";
       title = "Arrows, PageUp/PageDown, g/G move the view; / searches, n/N next/previous match; q or Escape leaves";
     }
-    if (this.modeEl) {
-      this.modeEl.hidden = text === "";
-      this.modeEl.textContent = text;
-      this.modeEl.title = title;
-      this.modeEl.className = `mode ${st.mode}${st.copy ? " copy" : ""}`;
+    // Called on every key: the DOM is touched only when the indicator changes. A write per key would make
+    // the browser start a rendering update at the keydown, and the echo's frame would then wait for the next
+    // one (measured: keystroke to paint 4 -> 12 ms at an idle prompt in headless Chromium).
+    const m = this.modeEl;
+    const className = `mode ${st.mode}${st.copy ? " copy" : ""}`;
+    if (m && (m.textContent !== text || m.title !== title || m.className !== className)) {
+      m.hidden = text === "";
+      m.textContent = text;
+      m.title = title;
+      m.className = className;
     }
     this.showPaneNumbers(st.mode === "pane-number");
   }
 
   /** @param {boolean} on */
   showPaneNumbers(on) {
+    if (!on && this.numberEls.length === 0) return;
     for (const e of this.numberEls) e.remove();
     this.numberEls = [];
     if (!on) return;
