@@ -229,7 +229,7 @@ def test_new_window_with_2x2_layout_shows_four_live_shells(server, pages: Pages)
     page.mouse.move(hx, hy + 6 * ch, steps=6)
     page.mouse.up()
     wait_for(lambda: active_window(page)["rects"][0][3] >= top_rows + 5
-             and srv.pane(panes[0])["rows"] == active_window(page)["rects"][0][3], 5,
+             and srv.pane(panes[0])["rows"] == active_window(page)["rects"][0][3], 15,
              message=lambda: f"rects {active_window(page)['rects']}, top was {top_rows}")
     # Back to the first window by its tab, and the 2x2 tab again.
     page.click(".tab >> nth=0 >> .tab-label")
@@ -260,10 +260,10 @@ def test_divider_drag_resizes_the_pty(server, pages: Pages) -> None:
     page.mouse.move(x0 - 10 * cw, y0, steps=5)
     page.mouse.move(x0 - 20 * cw, y0, steps=5)
     page.mouse.up()
-    wait_for(lambda: active_window(page)["rects"][0][2] <= before[2] - 15, 5,
+    wait_for(lambda: active_window(page)["rects"][0][2] <= before[2] - 15, 15,
              message=lambda: f"rects {active_window(page)['rects']}, before {before}")
     # The drag sent a few sizes on the way; wait for the last one to settle on both sides.
-    wait_for(lambda: srv.pane(left)["cols"] == active_window(page)["rects"][0][2] <= before[2] - 18, 5,
+    wait_for(lambda: srv.pane(left)["cols"] == active_window(page)["rects"][0][2] <= before[2] - 18, 15,
              message=lambda: f"pty {srv.pane(left)}, rects {active_window(page)['rects']}")
     after = active_window(page)["rects"][0]
     type_line(page, "clear; stty size")
@@ -283,7 +283,6 @@ def test_flood_ends_on_the_right_screen_and_input_stays_responsive(server, pages
     srv = server()
     page = pages.open(srv)
     pane = active_pane(page)
-    rows = active_window(page)["rects"][0][3]
     type_line(page, "clear")
     wait_rows(page, pane, lambda r: r[0].startswith("$") and not r[1].strip())
     # seq 1 100000: time from Enter to the last number and the prompt on the page.
@@ -298,7 +297,9 @@ def test_flood_ends_on_the_right_screen_and_input_stays_responsive(server, pages
     lines = wait_matches_capture(page, srv, pane)
     expected = [str(n) for n in range(100001 - (len(lines) - 1), 100001)] + ["$"]
     assert lines == expected, lines[-5:]
-    assert len(lines) == rows
+    # A whole screen of numbers. The pane's height is read now: the page may still have been sizing the
+    # window to its viewport when it opened.
+    assert len(lines) == srv.pane(pane)["rows"]
     print(f"\nseq 1 100000 finished on screen after {flood_s * 1000:.0f} ms")
     # Input latency during a longer flood, in a second window of two panes: the left one floods, keys go
     # to the right one (keydown to the echoed letter on screen). Also how late the page ran its keydown

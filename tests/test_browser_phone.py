@@ -181,19 +181,19 @@ def test_swipes_move_a_phone_master_between_panes_and_windows(server, pages: Pag
     }""")
     # Finger to the left: the next pane; the window follows so that this pane fills the screen now.
     swipe(page, touch, 0.8, 0.5, 0.2, 0.5)
-    wait_for(lambda: focused(srv) == (second["id"], right), 5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 5)
+    wait_for(lambda: focused(srv) == (second["id"], right), 15)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 15)
     wait_for(lambda: fills_screen(page), 10)
     assert page.inner_text("#panes-btn") == "☰ 3/3"
     # Past the last pane there is nothing (no wrapping around); then back.
     swipe(page, touch, 0.8, 0.5, 0.2, 0.5)
     swipe(page, touch, 0.2, 0.5, 0.8, 0.5)
-    wait_for(lambda: focused(srv) == (second["id"], left), 5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 5)
+    wait_for(lambda: focused(srv) == (second["id"], left), 15)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 15)
     # Before the first pane of this window: the previous window.
     swipe(page, touch, 0.2, 0.5, 0.8, 0.5)
-    wait_for(lambda: focused(srv) == (first["id"], first["panes"][0]), 5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [first["panes"][0]], 5)
+    wait_for(lambda: focused(srv) == (first["id"], first["panes"][0]), 15)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [first["panes"][0]], 15)
     # A short or a steep drag is not a swipe.
     swipe(page, touch, 0.5, 0.5, 0.4, 0.5)
     swipe(page, touch, 0.8, 0.3, 0.2, 0.9)
@@ -202,8 +202,8 @@ def test_swipes_move_a_phone_master_between_panes_and_windows(server, pages: Pag
     entries = page.evaluate("() => [...document.querySelectorAll('#panes-menu button')].map(b => +b.dataset.pane)")
     assert entries == [first["panes"][0], left, right]
     page.tap(f'#panes-menu button[data-pane="{right}"]')
-    wait_for(lambda: focused(srv) == (second["id"], right), 5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 5)
+    wait_for(lambda: focused(srv) == (second["id"], right), 15)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 15)
     assert page.is_hidden("#panes-menu")
     assert page.evaluate("() => window.__focus") == [right, left, first["panes"][0], right]
 
@@ -216,7 +216,7 @@ def test_a_phone_viewer_pans_then_swipes_to_the_next_pane_on_its_own(server, pag
     left, right = win["panes"]
     wait_for(lambda: active_window(desk)["id"] == win["id"] and active_window(desk)["cols"] > 140, 10)
     page, touch = open_phone(pages, srv, phone, role="view")
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 5)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 15)
     # A pane wider than the screen: sideways drags pan it until its edge ...
     for _ in range(8):
         g = geometry(page)
@@ -228,12 +228,12 @@ def test_a_phone_viewer_pans_then_swipes_to_the_next_pane_on_its_own(server, pag
     assert g["room"][0] > 0 and g["scroll"][0] == g["room"][0], g
     # ... and a swipe that starts there moves on, for this viewer only.
     swipe(page, touch, 0.8, 0.5, 0.2, 0.5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 5)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [right], 15)
     assert geometry(page)["scroll"][0] == 0, "a new pane starts at its left edge"
     assert focused(srv) == (win["id"], left), "a viewer never moves the master's focus"
     assert desk.evaluate(JS_SHOWN) == [left, right]
     swipe(page, touch, 0.2, 0.5, 0.8, 0.5)
-    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 5)
+    wait_for(lambda: page.evaluate(JS_SHOWN) == [left], 15)
 
 
 @on_phones
@@ -247,8 +247,8 @@ def test_swipe_scrolls_this_clients_own_scrollback(server, pages: Pages, phone: 
     wait_text(watcher, pane, "400")
     # Finger down: older lines, as content follows the finger.
     swipe(page, touch, 0.5, 0.2, 0.5, 0.8)
-    wait_for(lambda: offset(page, pane) > 0, 5)
-    wait_for(lambda: page.is_visible(f'.pane[data-pane="{pane}"] .pbadge'), 5)
+    wait_for(lambda: offset(page, pane) > 0, 15)
+    wait_for(lambda: page.is_visible(f'.pane[data-pane="{pane}"] .pbadge'), 15)
     back = offset(page, pane)
     g = geometry(page)
     # About one row per row height the finger moved (the slop and the last partial row aside).
@@ -259,7 +259,7 @@ def test_swipe_scrolls_this_clients_own_scrollback(server, pages: Pages, phone: 
     assert offset(watcher, pane) == 0, "another client's view did not move"
     # Finger up: back towards the live screen.
     swipe(page, touch, 0.5, 0.8, 0.5, 0.2)
-    wait_for(lambda: offset(page, pane) == 0, 5)
+    wait_for(lambda: offset(page, pane) == 0, 15)
     wait_text(page, pane, "400")
 
 
@@ -334,7 +334,7 @@ def test_key_bar_drives_vim_with_escape_and_application_arrows(server, pages: Pa
     type_line(page, f"vim -N -u NONE -i NONE {path}")
     capture_until(srv, pane, "three")
     # vim switched the cursor keys to application mode (DECCKM): arrows must be sent as ESC O A ...
-    wait_for(lambda: page.evaluate("(id) => window.dullahan.replica.panes.get(id).modes & 16", pane), 5)
+    wait_for(lambda: page.evaluate("(id) => window.dullahan.replica.panes.get(id).modes & 16", pane), 15)
     tap_key(page, "down")                      # to "two"
     page.keyboard.insert_text("A")             # append
     page.keyboard.insert_text("!")
@@ -368,32 +368,32 @@ def test_long_press_selects_a_word_and_drag_or_handles_extend_it_then_copy(serve
 
     # Held still: the word under the finger; moved on without lifting: word by word.
     touch.down(*cell(8))
-    wait_for(lambda: selected() == "beta", 5)
+    wait_for(lambda: selected() == "beta", 15)
     touch.move(*cell(14))
-    wait_for(lambda: selected() == "beta gamma", 5)
+    wait_for(lambda: selected() == "beta gamma", 15)
     touch.up()
     assert page.is_visible(".tsel .tbar")
     page.tap(".tsel .tcopy")
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "beta gamma", 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "beta gamma", 15)
     assert selected() == "" and page.is_hidden(".tsel")
     # A long press, then the end handle dragged to the right.
     touch.down(*cell(2))
-    wait_for(lambda: selected() == "alpha", 5)
+    wait_for(lambda: selected() == "alpha", 15)
     touch.up()
     handle = page.locator(".tsel .thandle.end").bounding_box()
     assert handle is not None
     hx, hy = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
     tx, _ = cell(9)   # the end of "beta"
     touch.drag(hx, hy, tx, hy, steps=6)
-    wait_for(lambda: selected() == "alpha beta", 5)
+    wait_for(lambda: selected() == "alpha beta", 15)
     page.tap(".tsel .tcopy")
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "alpha beta", 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "alpha beta", 15)
     # A tap on the terminal clears a selection, as a click does.
     touch.down(*cell(2))
-    wait_for(lambda: selected() == "alpha", 5)
+    wait_for(lambda: selected() == "alpha", 15)
     touch.up()
     page.tap(".pane .pbody")
-    wait_for(lambda: selected() == "" and page.is_hidden(".tsel"), 5)
+    wait_for(lambda: selected() == "" and page.is_hidden(".tsel"), 15)
     # A selection made with a mouse (a double click) has no handles in its way.
     page.mouse.dblclick(*cell(8))
     assert selected() == "beta" and page.is_hidden(".tsel")
@@ -406,12 +406,12 @@ def test_pinch_changes_the_font_size_and_a_phone_masters_grid(server, pages: Pag
     cell = geometry(page)["cell"]
     x, y = screen_point(page, 0.5, 0.5)
     touch.pinch(x, y, 100, 150)
-    wait_for(lambda: page.evaluate("() => window.dullahan.settings.fontSize") == 21, 5)
+    wait_for(lambda: page.evaluate("() => window.dullahan.settings.fontSize") == 21, 15)
     # Larger cells (about 21/14 as wide), and the window follows: fewer columns, the pane still filling the screen.
     assert 1.4 < geometry(page)["cell"][0] / cell[0] < 1.6
     wait_for(lambda: (w := fills_screen(page)) and w["cols"] < win["cols"], 10)
     touch.pinch(x, y, 210, 100)
-    wait_for(lambda: page.evaluate("() => window.dullahan.settings.fontSize") == 10, 5)
+    wait_for(lambda: page.evaluate("() => window.dullahan.settings.fontSize") == 10, 15)
     wait_for(lambda: (w := fills_screen(page)) and w["cols"] > win["cols"], 10)
     # It is the phone's own setting: kept across a reload.
     page.reload()
@@ -548,7 +548,7 @@ def test_leaving_an_attached_session_asks_first_unless_turned_off(server, pages:
     page.on("dialog", on_dialog)
     started = page.evaluate("() => performance.timeOrigin")
     page.evaluate("() => { location.reload(); }")
-    wait_for(lambda: asked == ["beforeunload"], 5)
+    wait_for(lambda: asked == ["beforeunload"], 15)
     assert page.evaluate("() => performance.timeOrigin") == started, "the page stayed"
     assert page.evaluate("() => window.dullahan.conn.state") == "open"
     # Turned off in the settings: it leaves without asking.

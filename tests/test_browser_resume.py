@@ -99,7 +99,7 @@ def test_a_master_page_comes_back_as_master_after_the_network_changed(server, pa
         other.click("#take-master")
         other.wait_for_function("() => window.dullahan.role === 'master'", timeout=10_000)
         page.wait_for_function("() => window.dullahan.role === 'view'", timeout=10_000)
-        wait_for(lambda: any("took control" in t for t in page.evaluate(JS_TOASTS)), 5)
+        wait_for(lambda: any("took control" in t for t in page.evaluate(JS_TOASTS)), 15)
     finally:
         proxy.close()
 

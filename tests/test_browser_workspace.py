@@ -80,11 +80,11 @@ def test_pane_buttons_split_zoom_and_close_and_no_hole_is_left(server, pages: Pa
     page = pages.open(srv)
     first = active_pane(page)
     page.click(f'.pane[data-pane="{first}"] .pbtn.split-right')
-    wait_for(lambda: len(shown_panes(page)) == 2, 5)
+    wait_for(lambda: len(shown_panes(page)) == 2, 15)
     right = next(p for p in shown_panes(page) if p != first)
     assert pane_box(page, right)["x"] > pane_box(page, first)["x"]
     page.click(f'.pane[data-pane="{right}"] .pbtn.split-down')
-    wait_for(lambda: len(shown_panes(page)) == 3, 5)
+    wait_for(lambda: len(shown_panes(page)) == 3, 15)
     below = next(p for p in shown_panes(page) if p not in (first, right))
     assert pane_box(page, below)["y"] > pane_box(page, right)["y"]
     assert abs(pane_box(page, below)["x"] - pane_box(page, right)["x"]) < 1
@@ -95,24 +95,24 @@ def test_pane_buttons_split_zoom_and_close_and_no_hole_is_left(server, pages: Pa
     assert tab_labels(page) == [f"1: {active_window(page)['title']}"]
     # Zoom one pane to the whole window, and back.
     page.click(f'.pane[data-pane="{right}"] .pbtn.zoom')
-    wait_for(lambda: shown_panes(page) == [right], 5)
+    wait_for(lambda: shown_panes(page) == [right], 15)
     win = active_window(page)
-    wait_for(lambda: srv.pane(right)["cols"] == win["cols"], 5)
+    wait_for(lambda: srv.pane(right)["cols"] == win["cols"], 15)
     assert page.locator(".tab.zoomed").count() == 1
     page.click(f'.pane[data-pane="{right}"] .pbtn.zoom')
-    wait_for(lambda: len(shown_panes(page)) == 3, 5)
+    wait_for(lambda: len(shown_panes(page)) == 3, 15)
     # Close the right pane (the button asks for a second click): the pane below takes its place.
     close = f'.pane[data-pane="{right}"] .pbtn.close'
     page.click(close)
     assert right in shown_panes(page)
     page.click(close)
-    wait_for(lambda: sorted(shown_panes(page)) == sorted([first, below]), 5)
-    wait_for(lambda: right not in {p["id"] for p in srv.panes()}, 5)
+    wait_for(lambda: sorted(shown_panes(page)) == sorted([first, below]), 15)
+    wait_for(lambda: right not in {p["id"] for p in srv.panes()}, 15)
     assert_panes_tile_the_window(page)
     wait_prompt(page, below)
     # "New pane" in the bar is always there: it splits the focused pane.
     page.click("#new-pane")
-    wait_for(lambda: len(shown_panes(page)) == 3, 5)
+    wait_for(lambda: len(shown_panes(page)) == 3, 15)
     assert_panes_tile_the_window(page)
 
 
@@ -126,7 +126,7 @@ def test_renaming_a_window_by_double_click_and_by_prefix_comma(server, pages: Pa
     field.wait_for(timeout=5000)
     page.keyboard.type("build")
     page.keyboard.press("Enter")
-    wait_for(lambda: tab_labels(page) == ["1: build"], 5)
+    wait_for(lambda: tab_labels(page) == ["1: build"], 15)
     assert srv.call("windows")[0]["name"] == "build"
     # Keys go to the shell again.
     type_line(page, "echo after-rename")
@@ -137,15 +137,15 @@ def test_renaming_a_window_by_double_click_and_by_prefix_comma(server, pages: Pa
     page.keyboard.press("Control+a")
     page.keyboard.type("tests")
     page.keyboard.press("Escape")
-    wait_for(lambda: page.locator(".tab-rename").count() == 0, 5)
+    wait_for(lambda: page.locator(".tab-rename").count() == 0, 15)
     assert tab_labels(page) == ["1: build"]
     prefix(page, "Comma")
     field.wait_for(timeout=5000)
     page.keyboard.press("Control+a")
     page.keyboard.type("tests")
     page.keyboard.press("Enter")
-    wait_for(lambda: srv.call("windows")[0]["name"] == "tests", 5)
-    wait_for(lambda: tab_labels(page) == ["1: tests"], 5)
+    wait_for(lambda: srv.call("windows")[0]["name"] == "tests", 15)
+    wait_for(lambda: tab_labels(page) == ["1: tests"], 15)
 
 
 # -- the prefix key -------------------------------------------------------------------------------------------
@@ -155,59 +155,59 @@ def test_prefix_keys_split_zoom_select_resize_close_and_windows(server, pages: P
     first = active_pane(page)
     wait_prompt(page, first)
     prefix(page, "%")
-    wait_for(lambda: len(shown_panes(page)) == 2, 5)
+    wait_for(lambda: len(shown_panes(page)) == 2, 15)
     right = next(p for p in shown_panes(page) if p != first)
-    wait_for(lambda: active_pane(page) == right, 5)
+    wait_for(lambda: active_pane(page) == right, 15)
     prefix(page, '"')
-    wait_for(lambda: len(shown_panes(page)) == 3, 5)
+    wait_for(lambda: len(shown_panes(page)) == 3, 15)
     below = next(p for p in shown_panes(page) if p not in (first, right))
-    wait_for(lambda: active_pane(page) == below, 5)
+    wait_for(lambda: active_pane(page) == below, 15)
     assert pane_box(page, below)["y"] > pane_box(page, right)["y"]
     # Select by direction and by number (the numbers are shown after prefix q).
     prefix(page, "ArrowLeft")
-    wait_for(lambda: active_pane(page) == first, 5)
+    wait_for(lambda: active_pane(page) == first, 15)
     prefix(page, "ArrowRight")
-    wait_for(lambda: active_pane(page) in (right, below), 5)
+    wait_for(lambda: active_pane(page) in (right, below), 15)
     prefix(page, "q")
-    wait_for(lambda: page.locator(".pnum").count() == 3, 5)
+    wait_for(lambda: page.locator(".pnum").count() == 3, 15)
     page.keyboard.press("2")
-    wait_for(lambda: active_pane(page) == below, 5)
+    wait_for(lambda: active_pane(page) == below, 15)
     assert page.locator(".pnum").count() == 0
     # Resize by keyboard: Ctrl+arrows repeat without the prefix for a moment.
     cols = srv.pane(first)["cols"]
     prefix(page, "ArrowLeft")
-    wait_for(lambda: active_pane(page) == first, 5)
+    wait_for(lambda: active_pane(page) == first, 15)
     prefix(page, "Control+ArrowRight")
-    wait_for(lambda: srv.pane(first)["cols"] == cols + 1, 5)
+    wait_for(lambda: srv.pane(first)["cols"] == cols + 1, 15)
     prefix(page, "Alt+ArrowRight")
-    wait_for(lambda: srv.pane(first)["cols"] == cols + 6, 5)
+    wait_for(lambda: srv.pane(first)["cols"] == cols + 6, 15)
     # Zoom and back.
     prefix(page, "z")
-    wait_for(lambda: shown_panes(page) == [first], 5)
+    wait_for(lambda: shown_panes(page) == [first], 15)
     prefix(page, "z")
-    wait_for(lambda: len(shown_panes(page)) == 3, 5)
+    wait_for(lambda: len(shown_panes(page)) == 3, 15)
     # Close with a confirmation: n keeps the pane, y closes it.
     prefix(page, "x")
-    wait_for(lambda: "y/n" in page.inner_text("#mode"), 5)
+    wait_for(lambda: "y/n" in page.inner_text("#mode"), 15)
     page.keyboard.press("n")
-    wait_for(lambda: page.is_hidden("#mode"), 5)
+    wait_for(lambda: page.is_hidden("#mode"), 15)
     assert len(shown_panes(page)) == 3
     prefix(page, "x")
     page.keyboard.press("y")
-    wait_for(lambda: sorted(shown_panes(page)) == sorted([right, below]), 5)
+    wait_for(lambda: sorted(shown_panes(page)) == sorted([right, below]), 15)
     assert_panes_tile_the_window(page)
     # Windows: c opens one, p / n / digits move between them, l goes back to the last one.
     prefix(page, "c")
-    wait_for(lambda: len(ws := layout(page)["windows"]) == 2 and layout(page)["active"] == ws[1]["id"], 5)
+    wait_for(lambda: len(ws := layout(page)["windows"]) == 2 and layout(page)["active"] == ws[1]["id"], 15)
     one, two = (w["id"] for w in layout(page)["windows"])
     prefix(page, "p")
-    wait_for(lambda: layout(page)["active"] == one, 5)
+    wait_for(lambda: layout(page)["active"] == one, 15)
     prefix(page, "n")
-    wait_for(lambda: layout(page)["active"] == two, 5)
+    wait_for(lambda: layout(page)["active"] == two, 15)
     prefix(page, "1")
-    wait_for(lambda: layout(page)["active"] == one, 5)
+    wait_for(lambda: layout(page)["active"] == one, 15)
     prefix(page, "l")
-    wait_for(lambda: layout(page)["active"] == two, 5)
+    wait_for(lambda: layout(page)["active"] == two, 15)
     # An unbound key after the prefix does nothing, and reaches nobody.
     pane = active_pane(page)
     wait_prompt(page, pane)
@@ -309,11 +309,11 @@ def test_search_highlights_every_match_in_view_and_jumps_this_pages_view(server,
     page.wait_for_selector("#findbar:not([hidden])")
     page.keyboard.type("needle-2")
     # The newest match is current; every match in view is marked ("needle-2" is in 2, 20-29, 200-299).
-    wait_for(lambda: page.inner_text(".find-count").startswith("1 of 111"), 5)
+    wait_for(lambda: page.inner_text(".find-count").startswith("1 of 111"), 15)
     def with_current() -> list[dict[str, Any]]:
         m = marks(page, pane)
         return m if any(x["current"] for x in m) else []
-    first = wait_for(with_current, 5)
+    first = wait_for(with_current, 15)
     current = next(m for m in first if m["current"])
     assert "needle-299" in current["row"]
     in_view = [r for r in pane_rows(page, pane) or [] if "needle-2" in r]
@@ -321,19 +321,19 @@ def test_search_highlights_every_match_in_view_and_jumps_this_pages_view(server,
     # Enter goes to older matches; far ones move this page's view (and only this page's).
     for _ in range(100):
         page.keyboard.press("Enter")
-    wait_for(lambda: page.inner_text(".find-count").startswith("101 of 111"), 5)
-    wait_for(lambda: any(m["current"] and "needle-29 " in m["row"] + " " for m in marks(page, pane)), 5)
+    wait_for(lambda: page.inner_text(".find-count").startswith("101 of 111"), 15)
+    wait_for(lambda: any(m["current"] and "needle-29 " in m["row"] + " " for m in marks(page, pane)), 15)
     assert offset(page, pane) > 0
     assert offset(viewer, pane) == 0
     page.keyboard.press("Shift+Enter")
-    wait_for(lambda: any(m["current"] and "needle-200" in m["row"] for m in marks(page, pane)), 5)
+    wait_for(lambda: any(m["current"] and "needle-200" in m["row"] for m in marks(page, pane)), 15)
     # Case-sensitive: NEEDLE matches only the last line.
     page.fill(".find-query", "NEEDLE")
     wait_for(lambda: page.inner_text(".find-count").endswith(" of 303"), 5)   # 300 lines, the command line has 2
     page.click(".find-case")
     # The output's NEEDLE is below the view, the command line's above it: the nearest one above is current.
     wait_for(lambda: page.inner_text(".find-count") == "2 of 2", 5, message=lambda: page.inner_text(".find-count"))
-    wait_for(lambda: any(m["current"] and m["row"].startswith("$ for i") for m in marks(page, pane)), 5)
+    wait_for(lambda: any(m["current"] and m["row"].startswith("$ for i") for m in marks(page, pane)), 15)
     page.keyboard.press("Shift+Enter")
     wait_for(lambda: offset(page, pane) == 0 and any(m["current"] and m["row"] == "NEEDLE-end"
                                                      for m in marks(page, pane)), 5)
@@ -344,11 +344,11 @@ def test_search_highlights_every_match_in_view_and_jumps_this_pages_view(server,
     viewer.click(f'.pane[data-pane="{pane}"] .pbody')
     viewer.keyboard.press("Control+b")
     viewer.keyboard.press("BracketLeft")
-    wait_for(lambda: viewer.inner_text("#mode") == "copy mode", 5)
+    wait_for(lambda: viewer.inner_text("#mode") == "copy mode", 15)
     viewer.keyboard.press("Slash")
     viewer.wait_for_selector("#findbar:not([hidden])")
     viewer.keyboard.type("line 17 ")
-    wait_for(lambda: any(m["current"] and "line 17 " in m["row"] for m in marks(viewer, pane)), 5)
+    wait_for(lambda: any(m["current"] and "line 17 " in m["row"] for m in marks(viewer, pane)), 15)
     assert offset(viewer, pane) > 0 and offset(page, pane) == 0
 
 
@@ -358,15 +358,15 @@ def test_copy_mode_moves_the_view_and_the_scrollbar_shows_and_moves_it(server, p
     pane = active_pane(page)
     fill_history(page, srv, pane, 300)
     rows = page.evaluate("(id) => window.dullahan.replica.panes.get(id).rows", pane)
-    sb = wait_for(lambda: page.evaluate("(id) => window.dullahan.replica.panes.get(id).sb", pane), 5)
+    sb = wait_for(lambda: page.evaluate("(id) => window.dullahan.replica.panes.get(id).sb", pane), 15)
     prefix(page, "BracketLeft")
-    wait_for(lambda: page.inner_text("#mode") == "copy mode", 5)
+    wait_for(lambda: page.inner_text("#mode") == "copy mode", 15)
     page.keyboard.press("ArrowUp")
-    wait_for(lambda: offset(page, pane) == 1, 5)
+    wait_for(lambda: offset(page, pane) == 1, 15)
     page.keyboard.press("PageUp")
-    wait_for(lambda: offset(page, pane) == rows, 5)
+    wait_for(lambda: offset(page, pane) == rows, 15)
     page.keyboard.press("g")
-    wait_for(lambda: offset(page, pane) == sb, 5)
+    wait_for(lambda: offset(page, pane) == sb, 15)
     wait_rows(page, pane, lambda rows: rows[0].startswith("$ for i"))
     # The scrollbar's thumb is at the top now; dragging it to the bottom returns to the live screen.
     bar = page.locator(f'.pane[data-pane="{pane}"] .pscroll')
@@ -376,28 +376,28 @@ def test_copy_mode_moves_the_view_and_the_scrollbar_shows_and_moves_it(server, p
     page.mouse.move(tb["x"] + tb["width"] / 2, tb["y"] + 3)
     page.mouse.down()
     page.mouse.move(tb["x"] + tb["width"] / 2, bb["y"] + bb["height"] * 0.5, steps=4)
-    wait_for(lambda: 0 < offset(page, pane) < sb, 5)
+    wait_for(lambda: 0 < offset(page, pane) < sb, 15)
     page.mouse.move(tb["x"] + tb["width"] / 2, bb["y"] + bb["height"] + 40, steps=4)
     page.mouse.up()
-    wait_for(lambda: offset(page, pane) == 0, 5)
+    wait_for(lambda: offset(page, pane) == 0, 15)
     # A click above the thumb pages back.
     page.mouse.click(bb["x"] + bb["width"] / 2, bb["y"] + 5)
-    wait_for(lambda: offset(page, pane) == rows - 1, 5)
+    wait_for(lambda: offset(page, pane) == rows - 1, 15)
     # Search from copy mode: / opens the find bar; after Escape closes it, n and N go on from the view.
     page.keyboard.press("Slash")
     page.wait_for_selector("#findbar:not([hidden])")
     page.keyboard.type("line 12 ")
-    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 5)
+    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 15)
     page.keyboard.press("Escape")
     page.wait_for_selector("#findbar", state="hidden")
     assert page.inner_text("#mode") == "copy mode"
     page.keyboard.press("n")
     page.wait_for_selector("#findbar:not([hidden])")
-    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 5)
+    wait_for(lambda: any(m["current"] and m["row"].startswith("line 12 ") for m in marks(page, pane)), 15)
     # In copy mode still: q leaves it (and the search) and the view returns to the live screen; keys type again.
     page.keyboard.press("q")
     page.wait_for_selector("#findbar", state="hidden")
-    wait_for(lambda: offset(page, pane) == 0 and page.is_hidden("#mode"), 5)
+    wait_for(lambda: offset(page, pane) == 0 and page.is_hidden("#mode"), 15)
     type_line(page, "echo typing-again")
     wait_text(page, pane, "typing-again")
     wait_matches_capture(page, srv, pane)
@@ -453,10 +453,10 @@ def test_the_wheel_during_a_drag_extends_the_selection_and_the_menu_copies_it(se
     page.mouse.down()
     page.mouse.move(x, y - 20, steps=2)
     page.mouse.wheel(0, -2000)          # the view scrolls; the selection's end follows the pointer
-    wait_for(lambda: offset(page, pane) > 60, 5)
+    wait_for(lambda: offset(page, pane) > 60, 15)
     page.mouse.move(x, y - 25, steps=2)
     page.mouse.up()
-    text = wait_for(lambda: page.evaluate("() => window.dullahan.selectionText()"), 5)
+    text = wait_for(lambda: page.evaluate("() => window.dullahan.selectionText()"), 15)
     numbers = text.split("\n")
     assert numbers[-1] == "150" and len(numbers) > 60, numbers[:3]
     assert numbers == [str(n) for n in range(int(numbers[0]), 151)]
@@ -465,7 +465,7 @@ def test_the_wheel_during_a_drag_extends_the_selection_and_the_menu_copies_it(se
     page.mouse.click(x, y - 60, button="right")
     page.wait_for_selector("#ctxmenu:not([hidden])")
     page.click("#ctxmenu .ctxitem:has-text('Copy')")
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == text, 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == text, 15)
     page.wait_for_selector("#ctxmenu", state="hidden")
 
 
@@ -478,7 +478,7 @@ def test_copy_on_select_and_middle_click_paste(server, pages: Pages) -> None:
     row = find_row(page, pane, "pick-me-up")
     page.evaluate("() => navigator.clipboard.writeText('')")
     page.mouse.dblclick(*cell_point(page, pane, 2, row))
-    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "pick-me-up", 5)
+    wait_for(lambda: page.evaluate("() => navigator.clipboard.readText()") == "pick-me-up", 15)
     # The middle button pastes the selection into the shell (and not the browser's own primary selection, which
     # Chromium on Linux pastes on a middle click: text selected in an input sets it).
     page.evaluate("""() => { const i = document.createElement('input'); i.id = 'junk'; i.value = 'primary-junk';
@@ -532,7 +532,7 @@ def test_a_viewer_sees_no_master_controls_but_can_scroll_search_and_copy(server,
     left = win["slots"][0]
     wait_prompt(master, left)
     master.click(f'.pane[data-pane="{left}"] .pbody')
-    wait_for(lambda: active_pane(master) == left, 5)
+    wait_for(lambda: active_pane(master) == left, 15)
     type_line(master, "clear; seq 1 100; echo viewer-can-copy")
     row = find_row(viewer, left, "viewer-can-copy")
     hidden = [".pbtn.split-right", ".pbtn.split-down", ".pbtn.zoom", ".pbtn.close", ".tab-close", "#new-window",
@@ -546,7 +546,7 @@ def test_a_viewer_sees_no_master_controls_but_can_scroll_search_and_copy(server,
     viewer.click(f'.pane[data-pane="{left}"] .pbody')
     viewer.keyboard.press("Control+b")
     viewer.keyboard.press("%")
-    wait_for(lambda: "refused" in (viewer.get_attribute("#role", "class") or ""), 5)
+    wait_for(lambda: "refused" in (viewer.get_attribute("#role", "class") or ""), 15)
     assert len(active_window(master)["slots"]) == 2
     viewer.keyboard.press("Control+Shift+F")
     viewer.keyboard.type("viewer-can")
@@ -554,9 +554,9 @@ def test_a_viewer_sees_no_master_controls_but_can_scroll_search_and_copy(server,
     viewer.keyboard.press("Escape")
     viewer.mouse.dblclick(*cell_point(viewer, left, 3, row))
     viewer.keyboard.press("Control+Shift+C")
-    wait_for(lambda: viewer.evaluate("() => navigator.clipboard.readText()") == "viewer-can-copy", 5)
+    wait_for(lambda: viewer.evaluate("() => navigator.clipboard.readText()") == "viewer-can-copy", 15)
     x, y = cell_point(viewer, left, 3, 3)
     viewer.mouse.move(x, y)
     viewer.mouse.wheel(0, -300)
-    wait_for(lambda: offset(viewer, left) > 0, 5)
+    wait_for(lambda: offset(viewer, left) > 0, 15)
     assert offset(master, left) == 0
