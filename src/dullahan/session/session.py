@@ -35,7 +35,7 @@ from dullahan.session.window import Window
 from dullahan.shapes import StyleTable
 from dullahan.term.vt import VTerm
 
-COMPRESS_CHECK_EVERY = 2.0
+IDLE_CHECK_EVERY = 2.0
 
 
 def release_freed_memory() -> None:
@@ -91,24 +91,24 @@ class Session:
         self.templates = self._load_templates()
         self.started = time.time()
         self._hibernating: set[int] = set()   # pane ids being put to sleep on a worker thread
-        self._compress_timer = loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
+        self._idle_timer = loop.call_later(IDLE_CHECK_EVERY, self._rest_idle_panes)
 
-    def _compress_idle(self) -> None:
-        """Idle terminals are compressed (Ghostty's pages shrink ~12x), so a server full of long
-        scrollbacks stays small."""
+    def _rest_idle_panes(self) -> None:
+        """Idle terminals are compressed (Ghostty's pages shrink ~12x) and, idle for longer, put to sleep, so a
+        server full of long scrollbacks stays small."""
         now = time.monotonic()
         for pane in list(self.panes.values()):
             try:
                 pane.compress_if_idle(now)
                 if pane.id not in self._hibernating and pane.hibernation_due(now, self.settings.hibernate_after):
                     self._hibernating.add(pane.id)
-                    done = functools.partial(self._hibernated, pane.id)
+                    done = functools.partial(self._hibernation_done, pane.id)
                     self.loop.run_in_executor(None, self._hibernate, pane).add_done_callback(done)
             except Exception as e:   # memory housekeeping must never take a pane down
-                log.error("pane", "compression failed", pane=pane.id, error=repr(e))
-        self._compress_timer = self.loop.call_later(COMPRESS_CHECK_EVERY, self._compress_idle)
+                log.error("pane", "idle housekeeping failed", pane=pane.id, error=repr(e))
+        self._idle_timer = self.loop.call_later(IDLE_CHECK_EVERY, self._rest_idle_panes)
 
-    def _hibernated(self, pane_id: int, _: object) -> None:
+    def _hibernation_done(self, pane_id: int, _: object) -> None:
         self._hibernating.discard(pane_id)
 
     @staticmethod
@@ -775,7 +775,7 @@ class Session:
 
     async def shutdown(self) -> None:
         """SIGHUP every child, then SIGTERM, then SIGKILL; reap them all (about 2 s at most)."""
-        self._compress_timer.cancel()
+        self._idle_timer.cancel()
         everyone = list(self.panes.values()) + self._closing
         self.panes.clear()
         self.windows.clear()

@@ -30,7 +30,7 @@ import base64
 import re
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from dullahan.images.model import ImageConfig, strip_placeholders
 from dullahan.term import images, snapshot
@@ -87,6 +87,15 @@ class TermEffects:
                     or self.image_refusals)
 
 
+class Asleep(NamedTuple):
+    """What a sleeping terminal still answers without being woken (listings, saves, a restart ask these)."""
+
+    size: tuple[int, int]
+    history_rows: int
+    title: str
+    pwd: str
+
+
 class VTerm:
     """A terminal for one pane. ``feed`` bytes from the PTY; read state; replies go to ``effects``."""
 
@@ -111,9 +120,9 @@ class VTerm:
         # old one (a render state) must be read again.
         self.generation = 0
         self.images_possible = False     # output that may have held a kitty graphics command (not in snapshots)
-        self._tail = b""                 # the last bytes fed, for a command split across reads
+        self._tail = b""                 # the last bytes fed when they hold an ESC: a command split across reads
         self._hibernated: bytes | None = None   # the terminal as a zlib'd snapshot, while it sleeps
-        self._asleep: tuple[tuple[int, int], int, str, str] = ((cols, rows), 0, "", "")   # what it answers asleep
+        self._asleep = Asleep((cols, rows), 0, "", "")
         self._callbacks: dict[str, Any] = {}    # cffi callbacks must outlive the terminal's use of them
         self._palette_buf = ffi.new("GhosttyColorRgb[256]")
         # Reused out-parameters: the getters run on every view read (an echo), where ffi.new would dominate.
@@ -170,7 +179,7 @@ class VTerm:
         if self.images_possible:
             raise snapshot.SnapshotError("a terminal that may hold images is not put to sleep")
         blob = zlib.compress(snapshot.encode(self._term), 1)
-        self._asleep = (self.size, self.scrollback_rows(), self.title, self.pwd)
+        self._asleep = Asleep(self.size, self.scrollback_rows(), self.title, self.pwd)
         self._term.close()
         self._term, self._hibernated = None, blob
         return len(blob)
@@ -283,12 +292,14 @@ class VTerm:
         self._carry = carry[:MAX_CARRY] if _WATCHED_UNFINISHED.fullmatch(carry[:MAX_CARRY]) else b""
 
     def feed(self, data: bytes) -> None:
-        if b"\x1b" in data or not data.isascii():
+        escapes = b"\x1b" in data
+        if escapes or not data.isascii():
             self.controls += 1
-        if not self.images_possible:   # a kitty graphics command (ESC _ G), maybe split across two reads
+        if not self.images_possible and (escapes or self._tail):
+            # A kitty graphics command (ESC _ G), maybe split across two reads; output without ESC costs nothing.
             if b"\x1b_G" in data or b"\x1b_G" in self._tail + data[:2]:
                 self.images_possible = True
-            self._tail = data[-2:]
+            self._tail = data[-2:] if b"\x1b" in data[-2:] else b""
         sink = self._image_sink
         images.feeding(sink)
         try:
@@ -381,17 +392,17 @@ class VTerm:
     @property
     def size(self) -> tuple[int, int]:
         if self._term is None:
-            return self._asleep[0]
+            return self._asleep.size
         return (int(self._get(lib.GHOSTTY_TERMINAL_DATA_COLS, "uint16_t")),
                 int(self._get(lib.GHOSTTY_TERMINAL_DATA_ROWS, "uint16_t")))
 
     @property
     def title(self) -> str:
-        return self._asleep[2] if self._term is None else get_string(self._term, "TITLE")
+        return self._asleep.title if self._term is None else get_string(self._term, "TITLE")
 
     @property
     def pwd(self) -> str:
-        return self._asleep[3] if self._term is None else get_string(self._term, "PWD")
+        return self._asleep.pwd if self._term is None else get_string(self._term, "PWD")
 
     def mode(self, n: int) -> bool:
         """Whether DEC private mode ``n`` is set (as pyghostty's ``Terminal.mode``, without allocating)."""
@@ -416,7 +427,7 @@ class VTerm:
 
     def scrollback_rows(self) -> int:
         if self._term is None:
-            return self._asleep[1]
+            return self._asleep.history_rows
         return int(self._get(lib.GHOSTTY_TERMINAL_DATA_SCROLLBACK_ROWS, "size_t"))
 
     def total_rows(self) -> int:
