@@ -3,7 +3,7 @@
 // connects browser events to them. Touch gestures are touch.js's.
 
 import { SelectionDrag } from "./dragselect.js";
-import { ALT, CTRL, decideKey, isModifierKey, keyMessage, modsOf, wheelRows } from "./keys.js";
+import { ALT, CTRL, decideKey, isModifierKey, keyMessage, modsOf, tapKey, wheelRows } from "./keys.js";
 import { MODE_MOUSE } from "./sync.js";
 
 /** @typedef {import("./keys.js").Action} Action */
@@ -192,12 +192,7 @@ export class Input {
    */
   sendKey(pane, code, key) {
     const ev = { code, key, shiftKey: false, ctrlKey: false, altKey: false, metaKey: false };
-    if (!this.host.isMaster()) {
-      this.host.refused();
-      return;
-    }
-    this.host.send(keyMessage(ev, pane, "press"));
-    this.host.send(keyMessage(ev, pane, "release"));
+    tapKey(this.host, ev, pane);
   }
 
   /** @param {string} text */

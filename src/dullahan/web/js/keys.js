@@ -105,6 +105,24 @@ export function keyMessage(ev, pane, action) {
 }
 
 /**
+ * A key pressed (or repeated) and released, as the master types it; a viewer is told it cannot.
+ * @param {{isMaster: () => boolean, refused: () => void, send: (msg: any) => unknown}} host
+ * @param {KeyLike} ev
+ * @param {number} pane
+ * @param {"press" | "repeat"} [action]
+ * @returns {boolean} whether it was sent
+ */
+export function tapKey(host, ev, pane, action = "press") {
+  if (!host.isMaster()) {
+    host.refused();
+    return false;
+  }
+  host.send(keyMessage(ev, pane, action));
+  host.send(keyMessage(ev, pane, "release"));
+  return true;
+}
+
+/**
  * What to do with a keydown.
  * @param {KeyLike} ev
  * @param {KeyContext} ctx

@@ -8,7 +8,7 @@
 // - a phone that watches (a viewer) never resizes anything: it shows the master's pane at its own font
 //   size, unshrunk, and the view pans (drag) across a pane larger than the screen.
 
-import { keyMessage } from "./keys.js";
+import { tapKey } from "./keys.js";
 import { KeyBar } from "./keybar.js";
 import { charKey, StickyModifiers } from "./modifiers.js";
 import { PhoneSizer, scrollToShow, swipeOrder, swipeTarget } from "./narrow.js";
@@ -235,13 +235,8 @@ export class Phone {
    * @param {"press" | "repeat"} action
    */
   sendKey(pane, ev, action) {
-    if (!this.host.isMaster()) {
-      this.host.refused();
-      return;
-    }
-    this.host.selector.clear();
-    this.host.send(keyMessage(ev, pane, action));
-    this.host.send(keyMessage(ev, pane, "release"));
+    if (this.host.isMaster()) this.host.selector.clear();
+    tapKey(this.host, ev, pane, action);
   }
 
   async pasteClipboard() {

@@ -2,7 +2,7 @@
 // the server's command table, with their indicator in the bar (prefix armed, a y/n question, copy mode) and
 // the pane numbers shown over the panes.
 
-import { decideKey, keyMessage } from "./keys.js";
+import { decideKey, tapKey } from "./keys.js";
 import { el } from "./pane.js";
 import { IDLE, parsePrefix, prefixLabel, prefixStep, stepPane } from "./prefix.js";
 import { activeWindow } from "./sync.js";
@@ -80,12 +80,7 @@ export class Workspace {
   sendPrefix(e) {
     const pane = this.host.activePane();
     if (pane === null) return;
-    if (!this.host.isMaster()) {
-      this.host.refused();
-      return;
-    }
-    this.host.send(keyMessage(e, pane, "press"));
-    this.host.send(keyMessage(e, pane, "release"));
+    tapKey(this.host, e, pane);
   }
 
   /** @param {PrefixCommand} c */
